@@ -1,0 +1,1 @@
+"""Card access: PC/SC through pyscard (``cardreader.pcsc``) and the virtual ID card (``cardreader.virtual``)."""
