@@ -31,6 +31,11 @@ def _register() -> None:
 
 
 # (module in broker.cli, click command in it)
-COMMANDS: list[tuple[str, str]] = []
+COMMANDS: list[tuple[str, str]] = [
+    ("serve", "serve"),
+    ("demo", "demo"),
+    ("db", "db"),
+    ("users", "users"),
+]
 
 _register()

@@ -1,0 +1,175 @@
+"""The Flask application: ``create_app(settings)``."""
+
+from __future__ import annotations
+
+import logging
+import time
+import urllib.parse
+from collections.abc import Callable
+from datetime import datetime
+
+from flask import Flask, Response, g, render_template, request
+from flask_babel import gettext as _
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.exceptions import BadRequest, HTTPException
+
+from broker import i18n
+from broker.config import Settings
+from broker.context import EXTENSION, Broker, close_db, utc_now
+from broker.db import Database
+from broker.logs import log
+from broker.mail import Mailer
+from broker.methods.password import PasswordMethod
+from broker.metrics import Metrics
+from broker.passwords import Argon2Parameters, PasswordHasher, PasswordPolicy
+from broker.sessions import DatabaseSessionInterface
+from broker.throttle import DeviceCookies, ThrottlePolicy
+from broker.views import account, login, mailbox, operations, registration, reset, start
+
+MAX_CONTENT_LENGTH = 64 * 1024
+logger = logging.getLogger("broker.http")
+
+
+class InvalidEncoding(BadRequest):
+    """A query string or form body that is not valid UTF-8."""
+
+
+def _valid_utf8(raw: bytes) -> bool:
+    try:
+        for pair in raw.split(b"&"):
+            for piece in pair.split(b"=", 1):
+                urllib.parse.unquote_to_bytes(piece.replace(b"+", b" ")).decode("utf-8")
+        return True
+    except UnicodeDecodeError:
+        return False
+
+
+def _check_encoding() -> None:
+    path = request.environ.get("PATH_INFO", "")
+    try:
+        path.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        raise InvalidEncoding() from None
+    if not _valid_utf8(request.query_string):
+        raise InvalidEncoding()
+    if request.method == "POST" and request.mimetype == "application/x-www-form-urlencoded":
+        if not _valid_utf8(request.get_data(cache=True, parse_form_data=False)):
+            raise InvalidEncoding()
+
+
+def _start_request() -> None:
+    g.started = time.perf_counter()
+    i18n.current_language()
+    _check_encoding()
+
+
+def _security_headers(response: Response) -> Response:
+    response.headers.setdefault(
+        "Content-Security-Policy",
+        "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+        "frame-ancestors 'none'; base-uri 'none'",
+    )
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    # Mailed links carry their token in the path: never send it to another origin.
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    if request.endpoint != "static":
+        response.headers.setdefault("Cache-Control", "no-store")
+    if request.is_secure:
+        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    return response
+
+
+def _access_log(response: Response) -> Response:
+    started = g.get("started")
+    duration_ms = round((time.perf_counter() - started) * 1000, 1) if started else None
+    rule = request.url_rule.rule if request.url_rule is not None else None
+    log(logger, "request", method=request.method, route=rule, status=response.status_code,
+        duration_ms=duration_ms, client=request.remote_addr)
+    return response
+
+
+def _error_page(error: HTTPException) -> tuple[str, int]:
+    messages = {
+        400: _("The request could not be processed. Please go back and try again."),
+        403: _("You may not open this page."),
+        404: _("This page does not exist."),
+        405: _("This page cannot be used that way."),
+        413: _("The data sent was too large."),
+        429: _("Too many requests from your address. Please wait a moment and try again."),
+    }
+    if isinstance(error, CSRFError):
+        message = _("The form had expired or did not come from this site. Please fill it in again.")
+    elif isinstance(error, InvalidEncoding):
+        message = _("The data sent contained invalid characters (it was not valid UTF-8).")
+    else:
+        message = messages.get(error.code or 400, messages[400])
+    code = error.code or 400
+    return render_template("error.html", message=message, code=code), code
+
+
+def _internal_error(error: Exception) -> tuple[str, int]:
+    logger.exception("unhandled error", extra={"fields": {"route": str(request.url_rule)}})
+    return render_template("error.html", message=_("Something went wrong on our side. Please try again later."),
+                           code=500), 500
+
+
+def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = None) -> Flask:
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        MAX_CONTENT_LENGTH=MAX_CONTENT_LENGTH,
+        MAX_FORM_MEMORY_SIZE=MAX_CONTENT_LENGTH,
+        WTF_CSRF_TIME_LIMIT=None,  # bound to the session, which has its own timeouts
+        PREFERRED_URL_SCHEME="http" if settings.insecure_http else "https",
+    )
+    hasher = PasswordHasher(Argon2Parameters(
+        time_cost=settings.argon2_time_cost,
+        memory_cost_kib=settings.argon2_memory_cost_kib,
+        parallelism=settings.argon2_parallelism,
+    ))
+    throttle_policy = ThrottlePolicy(free_failures=settings.throttle_free_failures,
+                                     base_delay=settings.throttle_base_delay,
+                                     max_delay=settings.throttle_max_delay)
+    app.extensions[EXTENSION] = Broker(
+        settings=settings,
+        database=Database(settings.database_url),
+        hasher=hasher,
+        policy=PasswordPolicy(min_length=settings.password_min_length, max_length=settings.password_max_length),
+        password_method=PasswordMethod(hasher, throttle_policy),
+        devices=DeviceCookies(settings.secret_key, settings.device_cookie_lifetime),
+        mailer=Mailer(settings.smtp_host, settings.smtp_port, settings.mail_sender,
+                      starttls=settings.smtp_starttls, username=settings.smtp_username,
+                      password=settings.smtp_password, timeout=settings.smtp_timeout),
+        metrics=Metrics(),
+        clock=clock or utc_now,
+    )
+    app.session_interface = DatabaseSessionInterface()
+    CSRFProtect(app)
+    i18n.init_app(app)
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
+
+    app.context_processor(lambda: {"config_password_min": settings.password_min_length})
+    app.before_request(_start_request)
+    app.after_request(_security_headers)
+    app.after_request(_access_log)
+    app.teardown_appcontext(close_db)
+    app.register_error_handler(HTTPException, _error_page)
+    app.register_error_handler(Exception, _internal_error)
+
+    for blueprint in (start.bp, registration.bp, login.bp, account.bp, reset.bp, operations.bp):
+        app.register_blueprint(blueprint)
+    if settings.demo_mailbox_dir:
+        app.register_blueprint(mailbox.bp)
+
+    limiter = Limiter(get_remote_address, app=app, storage_uri=settings.ratelimit_storage_uri,
+                      enabled=settings.ratelimit_enabled, headers_enabled=True)
+    for endpoint, limit in (("login.login", settings.ratelimit_login),
+                            ("registration.register", settings.ratelimit_register),
+                            ("reset.request_link", settings.ratelimit_reset),
+                            ("reset.set_password", settings.ratelimit_reset)):
+        app.view_functions[endpoint] = limiter.limit(limit, methods=["POST"])(app.view_functions[endpoint])
+    return app

@@ -1,0 +1,61 @@
+"""The broker's services for one Flask application, and the database session of the current request."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from flask import Flask, current_app, g
+from sqlalchemy.orm import Session
+
+from broker.config import Settings
+from broker.db import Database
+from broker.mail import Mailer
+from broker.methods.password import PasswordMethod
+from broker.metrics import Metrics
+from broker.passwords import PasswordHasher, PasswordPolicy
+from broker.throttle import DeviceCookies
+
+EXTENSION = "eid_broker"
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Broker:
+    settings: Settings
+    database: Database
+    hasher: PasswordHasher
+    policy: PasswordPolicy
+    password_method: PasswordMethod
+    devices: DeviceCookies
+    mailer: Mailer
+    metrics: Metrics
+    clock: Callable[[], datetime] = utc_now
+
+    def now(self) -> datetime:
+        return self.clock()
+
+
+def broker_of(app: Flask) -> Broker:
+    return app.extensions[EXTENSION]
+
+
+def broker() -> Broker:
+    return broker_of(current_app)
+
+
+def db() -> Session:
+    """The current request's database session; closed (rolled back unless committed) at teardown."""
+    if "db_session" not in g:
+        g.db_session = broker().database.session()
+    return g.db_session
+
+
+def close_db(_error: BaseException | None = None) -> None:
+    session = g.pop("db_session", None)
+    if session is not None:
+        session.close()

@@ -1,0 +1,73 @@
+"""Languages: German first, English. ``?lang=de|en`` switches and is remembered in a cookie; otherwise the
+browser's Accept-Language decides; German when it names neither."""
+
+from __future__ import annotations
+
+from flask import Flask, Response, g, request, url_for
+from flask_babel import Babel, format_datetime
+from flask_babel import lazy_gettext as _l
+
+from broker.assurance import Level
+
+LANGUAGES = ("de", "en")
+DEFAULT = "de"
+COOKIE = "eid-broker-lang"
+COOKIE_MAX_AGE = 365 * 24 * 3600
+
+
+def _choose() -> str:
+    asked = request.args.get("lang", "")
+    if asked in LANGUAGES:
+        g.lang_switched = asked
+        return asked
+    remembered = request.cookies.get(COOKIE, "")
+    if remembered in LANGUAGES:
+        return remembered
+    return request.accept_languages.best_match(LANGUAGES, default=DEFAULT) or DEFAULT
+
+
+def current_language() -> str:
+    if "lang" not in g:
+        g.lang = _choose()
+    return g.lang
+
+
+def _remember(response: Response) -> Response:
+    switched = g.get("lang_switched")
+    if switched:
+        response.set_cookie(COOKIE, switched, max_age=COOKIE_MAX_AGE, path="/", httponly=True, samesite="Lax",
+                            secure=request.is_secure)
+    response.vary.add("Accept-Language")
+    return response
+
+
+LEVEL_NAMES = {Level.LOW: _l("low"), Level.SUBSTANTIAL: _l("substantial"), Level.HIGH: _l("high")}
+METHOD_NAMES = {"password": _l("Password"), "eid": _l("ID card (online function)")}
+
+
+def level_name(level: Level | None) -> str:
+    return str(LEVEL_NAMES[level]) if level is not None else str(_l("none"))
+
+
+def method_name(method: str) -> str:
+    return str(METHOD_NAMES.get(method, method))
+
+
+def language_url(language: str) -> str:
+    """This page in ``language`` (keeping its other query parameters)."""
+    if request.endpoint is None or request.endpoint == "static":
+        return f"?lang={language}"
+    arguments = {**request.args.to_dict(), "lang": language}
+    return url_for(request.endpoint, **(request.view_args or {}), **arguments)
+
+
+def init_app(app: Flask) -> None:
+    app.config["BABEL_DEFAULT_LOCALE"] = DEFAULT
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = "translations"
+    app.config["BABEL_DEFAULT_TIMEZONE"] = "Europe/Berlin"
+    Babel(app, locale_selector=current_language)
+    app.after_request(_remember)
+    app.jinja_env.globals["current_language"] = current_language
+    app.jinja_env.add_extension("jinja2.ext.do")
+    app.jinja_env.globals.update(languages=LANGUAGES, language_url=language_url, level_name=level_name,
+                                 method_name=method_name, format_datetime=format_datetime)

@@ -1,0 +1,108 @@
+"""Per-account login throttling that slows guessing without locking the citizen out.
+
+OWASP's "device cookies" scheme: a browser that once logged in to an account gets a signed device cookie
+for it. Failed attempts are counted per key in the database (so all workers share them):
+
+- attempts from a browser with a valid device cookie for the account count against that cookie only;
+- all other attempts count against the username (whether or not an account of that name exists, so the
+  answers tell no usernames apart).
+
+The first ``free_failures`` failures cost nothing; after that each attempt must wait ``base_delay``
+doubled per further failure, at most ``max_delay``. Attempts made while waiting are refused without
+looking at the password and without counting. An attacker therefore gets a few guesses per
+``max_delay``, while the citizen's own browser keeps its own budget and a password reset clears the
+username's count.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from broker.models import LoginThrottle
+
+DEVICE_COOKIE_SALT = "eid-broker device cookie"
+
+
+@dataclass(frozen=True)
+class ThrottlePolicy:
+    free_failures: int = 5
+    base_delay: timedelta = timedelta(seconds=1)
+    max_delay: timedelta = timedelta(minutes=5)
+
+    def delay(self, failures: int) -> timedelta:
+        """How long after the last failure the next attempt must wait."""
+        if failures < self.free_failures:
+            return timedelta(0)
+        exponent = min(failures - self.free_failures, 32)
+        return min(self.base_delay * (2 ** exponent), self.max_delay)
+
+
+def username_key(username_key_value: str) -> str:
+    return "user:" + hashlib.sha256(username_key_value.encode("utf-8")).hexdigest()
+
+
+def device_key(nonce: str) -> str:
+    return "device:" + nonce
+
+
+def retry_after(db: Session, key: str, now: datetime, policy: ThrottlePolicy) -> timedelta | None:
+    """How long ``key`` must still wait, or None when an attempt may be made now."""
+    row = db.scalar(select(LoginThrottle).where(LoginThrottle.key == key))
+    if row is None:
+        return None
+    wait = row.last_failure_at + policy.delay(row.failures) - now
+    return wait if wait > timedelta(0) else None
+
+
+def record_failure(db: Session, key: str, now: datetime) -> None:
+    """Count one failure for ``key``: one upsert, atomic under concurrent workers."""
+    insert = postgresql_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = insert(LoginThrottle).values(key=key, failures=1, last_failure_at=now)
+    statement = statement.on_conflict_do_update(
+        index_elements=[LoginThrottle.key],
+        set_={"failures": LoginThrottle.failures + 1, "last_failure_at": now},
+    )
+    db.execute(statement)
+
+
+def clear(db: Session, key: str) -> None:
+    db.execute(delete(LoginThrottle).where(LoginThrottle.key == key))
+
+
+@dataclass(frozen=True)
+class DeviceCookie:
+    account_id: int
+    nonce: str
+
+
+class DeviceCookies:
+    """Signs and reads device cookies (itsdangerous, keyed with the application's secret key)."""
+
+    def __init__(self, secret_key: str, lifetime: timedelta) -> None:
+        self._serializer = URLSafeTimedSerializer(secret_key, salt=DEVICE_COOKIE_SALT)
+        self.lifetime = lifetime
+
+    def issue(self, account_id: int) -> str:
+        return self._serializer.dumps({"a": account_id, "n": secrets.token_urlsafe(16)})
+
+    def read(self, value: str | None) -> DeviceCookie | None:
+        """The cookie's content when it is genuine and not older than its lifetime, else None."""
+        if not value:
+            return None
+        try:
+            payload = self._serializer.loads(value, max_age=int(self.lifetime.total_seconds()))
+        except BadSignature:
+            return None
+        if (not isinstance(payload, dict) or not isinstance(payload.get("a"), int)
+                or not isinstance(payload.get("n"), str)):
+            return None
+        return DeviceCookie(account_id=payload["a"], nonce=payload["n"])

@@ -1,0 +1,81 @@
+"""Login with username and password, and logout."""
+
+from __future__ import annotations
+
+import logging
+import math
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
+
+from broker.context import broker, db
+from broker.forms import ConfirmForm, LoginForm
+from broker.logs import log
+from broker.methods.password import LoginFailed, LoginThrottled
+from broker.sessions import Client, end_session, record_authentication
+from broker.views import current_account, safe_next, server_session
+
+bp = Blueprint("login", __name__)
+logger = logging.getLogger("broker.login")
+DEVICE_COOKIE = "eid-broker-device"
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    services = broker()
+    next_path = safe_next(request.values.get("next"), url_for("account.overview"))
+    if request.method == "GET" and current_account() is not None:
+        return redirect(next_path)
+    form = LoginForm()
+    if not form.is_submitted():
+        return render_template("login.html", form=form, next=next_path)
+    if not form.validate():
+        return render_template("login.html", form=form, next=next_path), 400
+    session = db()
+    now = services.now()
+    device = services.devices.read(request.cookies.get(DEVICE_COOKIE))
+    method = services.password_method
+    try:
+        account = method.authenticate(session, form.username.data, form.password.data, device, now)
+    except LoginThrottled as throttled:
+        session.commit()
+        services.metrics.login("throttled")
+        log(logger, "login throttled", logging.WARNING, client=request.remote_addr)
+        seconds = math.ceil(throttled.retry_after.total_seconds())
+        form.form_errors.append(ngettext(
+            "Too many failed attempts for this username. Please wait %(num)d second, or reset your password.",
+            "Too many failed attempts for this username. Please wait %(num)d seconds, or reset your password.",
+            seconds))
+        response = render_template("login.html", form=form, next=next_path)
+        return response, 429, {"Retry-After": str(seconds)}
+    except LoginFailed:
+        session.commit()
+        services.metrics.login("failure")
+        log(logger, "login failed", client=request.remote_addr)
+        form.form_errors.append(_("The username or the password is wrong."))
+        return render_template("login.html", form=form, next=next_path), 400
+    event = method.event(now)
+    record_authentication(session, server_session(), account.id, event, Client.of(request), services.settings)
+    session.commit()
+    services.metrics.login("success", event.level)
+    log(logger, "login", account_id=account.id, method=event.method, level=event.level.label)
+    response = redirect(next_path, 303)
+    settings = services.settings
+    response.set_cookie(DEVICE_COOKIE, services.devices.issue(account.id),
+                        max_age=int(settings.device_cookie_lifetime.total_seconds()), path="/",
+                        secure=not settings.insecure_http, httponly=True, samesite="Lax")
+    return response
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        account_id = server_session().account_id
+        end_session(db(), server_session())
+        db().commit()
+        if account_id is not None:
+            log(logger, "logout", account_id=account_id)
+        flash(_("You are logged out."), "success")
+    return redirect(url_for("start.index"), 303)

@@ -1,0 +1,14 @@
+"""The start page."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template
+
+from broker.views import current_account
+
+bp = Blueprint("start", __name__)
+
+
+@bp.route("/")
+def index():
+    return render_template("start.html", account=current_account())
