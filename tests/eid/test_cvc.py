@@ -3,7 +3,6 @@ import datetime
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec as crypto_ec
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -27,11 +26,11 @@ from eid.cvc import (
 from eid.domain_parameters import CURVES, by_name
 from eid.errors import EidError
 from eid.signature import PrivateKeySigner
+from tests.support.cv_pki import DAY, Pki
 from tests.support.vectors import hex_value
 
 WE = "bsi-worked-example-ta"
 AA = "ausweisapp-eac1-input"
-DAY = datetime.date(2025, 3, 1)
 
 
 def test_worked_example_certificates_round_trip():
@@ -85,38 +84,6 @@ def test_dates(day):
 def test_bad_dates(raw):
     with pytest.raises(CvcError):
         decode_date(bytes.fromhex(raw))
-
-
-class Pki:
-    """A three-level chain made with this module, on any curve."""
-
-    def __init__(self, curve_name="brainpoolP256r1", algorithm=oid.ID_TA_ECDSA_SHA_256, cvca_chr="DETESTeID00005"):
-        self.curve = by_name(curve_name)
-        self.algorithm = algorithm
-        self.cvca_key = crypto_ec.generate_private_key(self.curve.curve())
-        self.dv_key = crypto_ec.generate_private_key(self.curve.curve())
-        self.terminal_key = crypto_ec.generate_private_key(self.curve.curve())
-        self.cvca = self.issue(self.cvca_key, cvca_chr, self.cvca_key, cvca_chr, Chat(Role.CVCA, set(AccessRight)), explicit=True)
-        self.dv = self.issue(self.cvca_key, cvca_chr, self.dv_key, "DEDVTEST00001", Chat(Role.DV_OFFICIAL, set(AccessRight)))
-        self.terminal = self.issue(
-            self.dv_key, "DEDVTEST00001", self.terminal_key, "DETERMTEST00001",
-            Chat(Role.TERMINAL, {AccessRight.READ_DG4, AccessRight.AGE_VERIFICATION}),
-            extensions=(description_extension(b"\x11" * 32), sector_extension(b"\x22" * 32, b"\x33" * 32)),
-        )
-
-    def key(self, private, explicit=False):
-        point = private.public_key().public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
-        return CvPublicKey(self.algorithm, point, self.curve if explicit else None)
-
-    def issue(self, signer_key, car, holder_key, chr, chat, explicit=False, effective=DAY, days=90, extensions=()):
-        return create_certificate(
-            car=car, public_key=self.key(holder_key, explicit), chr=chr, chat=chat,
-            effective_date=effective, expiration_date=effective + datetime.timedelta(days=days),
-            signer=PrivateKeySigner(signer_key, self.algorithm), extensions=extensions,
-        )
-
-    def trust_point(self):
-        return ImportedKey.trust_point(self.cvca)
 
 
 @pytest.mark.parametrize(
