@@ -147,13 +147,13 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
         clock=clock or utc_now,
     )
     app.session_interface = DatabaseSessionInterface()
+    app.before_request(_start_request)  # first: refuses invalid UTF-8 before anything reads the form
     CSRFProtect(app)
     i18n.init_app(app)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 
     app.context_processor(lambda: {"config_password_min": settings.password_min_length})
-    app.before_request(_start_request)
     app.after_request(_security_headers)
     app.after_request(_access_log)
     app.teardown_appcontext(close_db)
@@ -166,7 +166,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
         app.register_blueprint(mailbox.bp)
 
     limiter = Limiter(get_remote_address, app=app, storage_uri=settings.ratelimit_storage_uri,
-                      enabled=settings.ratelimit_enabled, headers_enabled=True)
+                      enabled=settings.ratelimit_enabled)
     for endpoint, limit in (("login.login", settings.ratelimit_login),
                             ("registration.register", settings.ratelimit_register),
                             ("reset.request_link", settings.ratelimit_reset),

@@ -6,7 +6,8 @@ import logging
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
-from sqlalchemy import delete, select
+from sqlalchemy import delete as sql_delete
+from sqlalchemy import select
 
 from broker.accounts import WrongPassword, change_password, delete_account, end_sessions
 from broker.assurance import Level
@@ -111,7 +112,7 @@ def end_one(session_id: int):
         db().commit()
         flash(_("You are logged out."), "success")
         return redirect(url_for("start.index"), 303)
-    ended = db().execute(delete(WebSession).where(WebSession.id == session_id, WebSession.account_id == account.id)
+    ended = db().execute(sql_delete(WebSession).where(WebSession.id == session_id, WebSession.account_id == account.id)
                          .execution_options(synchronize_session=False)).rowcount
     if not ended:
         abort(404)
