@@ -1,0 +1,207 @@
+"""eid/server/service.py and session.py: TC token rules, channel binding, and the session store."""
+
+import datetime
+import os
+
+import pytest
+
+from eid import paos, tc_token
+from eid.paos import DidAuthenticateResponse, PaosEnvelope, Result, StartPaosResponse
+from eid.server.service import EidService
+from eid.server.session import EidSession, MemorySessionStore, StaleSession
+from eid.server.states import StateEac1, StateFailed
+from eid.server.tls import ChannelFacts
+from tests.eid.server.common import TERMINAL, Clock, eac1_output, start_paos
+
+ORIGIN = "https://127.0.0.1:8443"
+PLAIN = ChannelFacts("ECDHE-RSA-AES256-GCM-SHA384", b"\x11" * 32, False)
+
+
+def psk_channel(identity: str) -> ChannelFacts:
+    return ChannelFacts("RSA-PSK-AES256-GCM-SHA384", b"\x22" * 32, False, identity)
+
+
+@pytest.fixture
+def clock():
+    return Clock()
+
+
+@pytest.fixture
+def service(clock):
+    return EidService(store=MemorySessionStore(), terminal=TERMINAL, public_url=ORIGIN, now=clock, rng=os.urandom)
+
+
+def reference(url: str) -> str:
+    return url.rsplit("/", 1)[1]
+
+
+def fetch(service: EidService, psk: bool = True, channel: ChannelFacts = PLAIN) -> tuple[str, tc_token.TcToken]:
+    started = service.start_session("https://broker.example/refresh/r1", "https://broker.example/error/r1", psk)
+    reply = service.tc_token(reference(started.tc_token_url), channel)
+    assert reply.status == 200 and reply.content_type == "text/xml; charset=utf-8"
+    return started.session_identifier, tc_token.parse(reply.body)
+
+
+def test_tc_token_carries_the_session(service):
+    started = service.start_session("https://broker.example/refresh/r1", "https://broker.example/error/r1")
+    assert started.tc_token_url.startswith(ORIGIN + "/tctoken/")
+    assert len(reference(started.tc_token_url)) == 64
+    token = tc_token.parse(service.tc_token(reference(started.tc_token_url), PLAIN).body)
+    assert token.server_address == ORIGIN + "/paos"
+    assert token.session_identifier == started.session_identifier and len(token.session_identifier) == 32
+    assert token.refresh_address == "https://broker.example/refresh/r1"
+    assert token.communication_error_address == "https://broker.example/error/r1"
+    assert token.path_security_protocol == tc_token.PATH_SECURITY_PSK and len(token.psk) == 32
+
+
+def test_sessions_get_unpredictable_values(service):
+    a = service.start_session("https://b.example/r")
+    b = service.start_session("https://b.example/r")
+    assert a.session_identifier != b.session_identifier and a.tc_token_url != b.tc_token_url
+    assert service.session(a.session_identifier).psk != service.session(b.session_identifier).psk
+
+
+def test_tc_token_is_single_use(service):
+    started = service.start_session("https://b.example/r")
+    assert service.tc_token(reference(started.tc_token_url), PLAIN).status == 200
+    second = service.tc_token(reference(started.tc_token_url), PLAIN)
+    assert second.status == 410 and b"already been used" in second.body
+
+
+def test_tc_token_expires(service, clock):
+    started = service.start_session("https://b.example/r")
+    clock.now += service.token_lifetime
+    assert service.tc_token(reference(started.tc_token_url), PLAIN).status == 410
+
+
+def test_unknown_tc_token(service):
+    assert service.tc_token("00" * 32, PLAIN).status == 404
+
+
+def test_no_psk_mode_token_has_no_psk_and_remembers_the_tls_session(service):
+    session_identifier, token = fetch(service, psk=False)
+    assert token.psk is None and token.path_security_protocol is None
+    assert service.session(session_identifier).tls_session_id == PLAIN.session_id
+
+
+def test_psk_is_given_to_tls_only_after_the_token_was_fetched(service, clock):
+    started = service.start_session("https://b.example/r")
+    assert service.psk_for(started.session_identifier) is None
+    service.tc_token(reference(started.tc_token_url), PLAIN)
+    assert service.psk_for(started.session_identifier) == service.session(started.session_identifier).psk
+    assert service.psk_for("unknown") is None
+    clock.now += service.lifetime
+    assert service.psk_for(started.session_identifier) is None
+
+
+def test_no_psk_session_has_no_psk_for_tls(service):
+    session_identifier, _ = fetch(service, psk=False)
+    assert service.psk_for(session_identifier) is None
+
+
+def test_psk_mode_conversation(service):
+    session_identifier, token = fetch(service)
+    channel = psk_channel(session_identifier)
+    reply = service.paos(paos.serialise(start_paos(session_identifier)), channel, request_id=session_identifier)
+    assert reply.status == 200 and reply.content_type == "application/vnd.paos+xml; charset=utf-8"
+    assert reply.session_identifier == session_identifier
+    envelope = paos.parse(reply.body)
+    assert isinstance(service.session(session_identifier).state, StateEac1)
+    answer = PaosEnvelope(DidAuthenticateResponse(Result(), eac1_output()), "urn:uuid:c2", envelope.message_id)
+    final = service.paos(paos.serialise(answer), channel, connection_session=session_identifier)
+    assert isinstance(paos.parse(final.body).message, StartPaosResponse)
+    assert isinstance(service.session(session_identifier).state, StateFailed)
+    again = service.paos(paos.serialise(answer), channel, connection_session=session_identifier)
+    assert again.status == 410
+
+
+def test_psk_mode_refuses_a_channel_without_psk(service):
+    session_identifier, _ = fetch(service)
+    reply = service.paos(paos.serialise(start_paos(session_identifier)), PLAIN, request_id=session_identifier)
+    assert reply.status == 403
+    assert service.session(session_identifier).version == 1  # only the token download changed it
+
+
+def test_psk_mode_refuses_another_sessions_psk(service):
+    mine, _ = fetch(service)
+    other, _ = fetch(service)
+    reply = service.paos(paos.serialise(start_paos(mine)), psk_channel(other))
+    assert reply.status == 403 and b"several" in reply.body
+
+
+def test_paos_before_the_token_was_fetched_is_refused(service):
+    started = service.start_session("https://b.example/r", use_psk=False)
+    reply = service.paos(paos.serialise(start_paos(started.session_identifier)), PLAIN)
+    assert reply.status == 403
+
+
+def test_no_psk_mode_needs_the_tls_session_of_the_download(service):
+    session_identifier, _ = fetch(service, psk=False)
+    other_tls = ChannelFacts("ECDHE-RSA-AES256-GCM-SHA384", b"\x33" * 32, False)
+    assert service.paos(paos.serialise(start_paos(session_identifier)), other_tls).status == 403
+    resumed = ChannelFacts("ECDHE-RSA-AES256-GCM-SHA384", PLAIN.session_id, True)
+    assert service.paos(paos.serialise(start_paos(session_identifier)), resumed).status == 200
+
+
+def test_session_sources_must_agree(service):
+    session_identifier, _ = fetch(service, psk=False)
+    reply = service.paos(paos.serialise(start_paos(session_identifier)), PLAIN, request_id="SOMEONE-ELSE")
+    assert reply.status == 403
+    nameless = PaosEnvelope(DidAuthenticateResponse(Result(), eac1_output()), "m1")
+    assert service.paos(paos.serialise(nameless), PLAIN).status == 400
+    assert service.paos(paos.serialise(start_paos("NO-SUCH-SESSION")), PLAIN).status == 404
+
+
+def test_malformed_body_ends_a_known_session(service):
+    session_identifier, _ = fetch(service)
+    reply = service.paos(b"<not-paos/>", psk_channel(session_identifier))
+    assert reply.status == 200
+    assert paos.parse(reply.body).message.result.minor == paos.RESULT_MINOR_PARAMETER_ERROR
+    assert service.session(session_identifier).finished
+
+
+def test_malformed_body_without_session_is_a_bad_request(service):
+    assert service.paos(b"<!DOCTYPE x [<!ENTITY a 'b'>]><x>&a;</x>", PLAIN).status == 400
+
+
+def test_public_url_must_be_an_https_origin():
+    with pytest.raises(ValueError):
+        EidService(store=MemorySessionStore(), terminal=TERMINAL, public_url="http://x", now=Clock(), rng=os.urandom)
+
+
+# --- the store -------------------------------------------------------------------------------------------
+
+
+def test_store_refuses_a_stale_update(service):
+    started = service.start_session("https://b.example/r")
+    store = service.store
+    first = store.get(started.session_identifier)
+    store.update(first, first.next_version(token_fetched=True))
+    with pytest.raises(StaleSession):
+        store.update(first, first.next_version(last_message_id="x"))
+    with pytest.raises(ValueError):
+        store.update(first, first)
+
+
+def test_store_refuses_duplicates_and_finds_by_token(service):
+    started = service.start_session("https://b.example/r")
+    stored = service.store.get(started.session_identifier)
+    with pytest.raises(ValueError):
+        service.store.add(stored)
+    assert service.store.find_by_token(stored.token_reference) == stored
+    assert service.store.find_by_token("nope") is None
+
+
+def test_store_removes_expired_sessions(service, clock):
+    started = service.start_session("https://b.example/r")
+    assert service.store.remove_expired(clock.now) == 0
+    assert service.store.remove_expired(clock.now + service.lifetime) == 1
+    assert service.session(started.session_identifier) is None
+    assert service.store.find_by_token(reference(started.tc_token_url)) is None
+
+
+def test_session_json_keeps_every_field(service):
+    session_identifier, _ = fetch(service, psk=False)
+    stored = service.session(session_identifier)
+    assert EidSession.from_json(stored.to_json()) == stored
+    assert stored.created_at.tzinfo is not None and stored.expires_at - stored.created_at == datetime.timedelta(minutes=15)
