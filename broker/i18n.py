@@ -23,7 +23,12 @@ def _choose() -> str:
     remembered = request.cookies.get(COOKIE, "")
     if remembered in LANGUAGES:
         return remembered
-    return request.accept_languages.best_match(LANGUAGES, default=DEFAULT) or DEFAULT
+    # By the primary subtag, in the browser's order of preference: "en-GB, de;q=0.5" is English.
+    for value, _quality in request.accept_languages:
+        primary = value.split("-")[0].split("_")[0].lower()
+        if primary in LANGUAGES:
+            return primary
+    return DEFAULT
 
 
 def current_language() -> str:

@@ -30,7 +30,9 @@ class LiveBroker:
         return self.log_path.read_text(encoding="utf-8", errors="replace")
 
 
-def start_broker(data_dir: Path, mailbox: Mailbox, extra_env: dict[str, str] | None = None) -> LiveBroker:
+def start_broker(data_dir: Path, mailbox: Mailbox, extra_env: dict[str, str] | None = None,
+                 extra_args: list[str] | None = None) -> LiveBroker:
+    """``eid-broker serve`` on a free port (``extra_args`` such as ``--http`` or ``--workers 2``)."""
     data_dir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     env = {**os.environ, "EID_BROKER_SMTP_HOST": "127.0.0.1", "EID_BROKER_SMTP_PORT": str(mailbox.port),
@@ -38,9 +40,11 @@ def start_broker(data_dir: Path, mailbox: Mailbox, extra_env: dict[str, str] | N
     env.pop("DATABASE_URL", None)
     log_path = data_dir / "server.log"
     process = subprocess.Popen(
-        [str(Path(sys.executable).parent / "eid-broker"), "--data-dir", str(data_dir), "serve", "--port", str(port)],
+        [str(Path(sys.executable).parent / "eid-broker"), "--data-dir", str(data_dir), "serve", "--port", str(port),
+         *(extra_args or [])],
         stdout=subprocess.DEVNULL, stderr=open(log_path, "wb"), env=env)
-    broker = LiveBroker(url=f"https://127.0.0.1:{port}", data_dir=data_dir, process=process, log_path=log_path)
+    scheme = "http" if "--http" in (extra_args or []) else "https"
+    broker = LiveBroker(url=f"{scheme}://127.0.0.1:{port}", data_dir=data_dir, process=process, log_path=log_path)
     try:
         wait_for_port(port, START_TIMEOUT, alive=lambda: process.poll() is None)
     except (TimeoutError, RuntimeError) as error:

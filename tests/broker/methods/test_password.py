@@ -1,0 +1,55 @@
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from broker.accounts import create_account
+from broker.assurance import AuthenticationEvent, Level
+from broker.db import Database, upgrade
+from broker.methods import AuthenticationMethod
+from broker.methods.password import LoginFailed, LoginThrottled, PasswordMethod
+from broker.passwords import Argon2Parameters, PasswordHasher, PasswordPolicy
+from broker.throttle import DeviceCookie, ThrottlePolicy
+
+NOW = datetime(2026, 5, 4, 10, 0, tzinfo=UTC)
+HASHER = PasswordHasher(Argon2Parameters())
+METHOD = PasswordMethod(HASHER, ThrottlePolicy(free_failures=2, base_delay=timedelta(seconds=10)))
+
+
+@pytest.fixture
+def session(database_url):
+    database = Database(database_url)
+    upgrade(database.engine)
+    with database.session() as session:
+        create_account(session, HASHER, PasswordPolicy(), username="Erika", email="e@example.de",
+                       password="Lange Rede, kurzer Sinn", now=NOW)
+        session.commit()
+        yield session
+    database.dispose()
+
+
+def test_password_method_is_low_with_amr_pwd():
+    assert isinstance(METHOD, AuthenticationMethod)
+    assert METHOD.event(NOW) == AuthenticationEvent(method="password", level=Level.LOW, amr=("pwd",), at=NOW)
+
+
+def test_authenticate(session):
+    assert METHOD.authenticate(session, "ERIKA", "Lange Rede, kurzer Sinn", None, NOW).username == "Erika"
+    with pytest.raises(LoginFailed):
+        METHOD.authenticate(session, "Erika", "Lange Rede", None, NOW)
+    with pytest.raises(LoginFailed):
+        METHOD.authenticate(session, "Niemand", "Lange Rede, kurzer Sinn", None, NOW)
+
+
+def test_device_cookie_of_the_account_has_its_own_budget(session):
+    account_id = METHOD.authenticate(session, "Erika", "Lange Rede, kurzer Sinn", None, NOW).id
+    for _ in range(2):
+        with pytest.raises(LoginFailed):
+            METHOD.authenticate(session, "Erika", "falsch", None, NOW)
+    with pytest.raises(LoginThrottled) as throttled:
+        METHOD.authenticate(session, "Erika", "Lange Rede, kurzer Sinn", None, NOW)
+    assert throttled.value.retry_after == timedelta(seconds=10)
+    own = DeviceCookie(account_id=account_id, nonce="n1")
+    assert METHOD.authenticate(session, "Erika", "Lange Rede, kurzer Sinn", own, NOW).id == account_id
+    foreign = DeviceCookie(account_id=account_id + 1, nonce="n2")  # a cookie of another account counts for nothing
+    with pytest.raises(LoginThrottled):
+        METHOD.authenticate(session, "Erika", "Lange Rede, kurzer Sinn", foreign, NOW)
