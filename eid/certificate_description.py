@@ -76,13 +76,11 @@ class CertificateDescription:
         description_type = oid.decode_value(elements[0].value)
         fields: dict[int, Tlv] = {}
         for element in elements[1:]:
-            if element.tag not in range(0xA1, 0xA8) or any(t >= element.tag for t in fields):
+            number = element.tag & 0x1F
+            if element.tag & 0xC0 != 0x80 or not 1 <= number <= 7 or any(t >= number for t in fields):
                 raise CertificateDescriptionError(f"unexpected or out-of-order tag {element.tag:X}")
-            inner = der.children(element, f"field {element.tag:X}")
-            if len(inner) != 1:
-                raise CertificateDescriptionError(f"field {element.tag:X} must hold exactly one value")
-            fields[element.tag] = inner[0]
-        for required, name in ((0xA1, "issuerName"), (0xA3, "subjectName"), (0xA5, "termsOfUsage")):
+            fields[number] = _untag(element, number, description_type)
+        for required, name in ((1, "issuerName"), (3, "subjectName"), (5, "termsOfUsage")):
             if required not in fields:
                 raise CertificateDescriptionError(f"{name} is missing")
 
@@ -94,27 +92,45 @@ class CertificateDescription:
         if terms_type is None:
             raise CertificateDescriptionError(f"unknown descriptionType {description_type}")
         if terms_type == der.OCTET_STRING:
-            terms = der.decode_octet_string(fields[0xA5], "termsOfUsage")
+            terms = der.decode_octet_string(fields[5], "termsOfUsage")
         else:
-            terms = der.decode_string(fields[0xA5], terms_type, "termsOfUsage")
+            terms = der.decode_string(fields[5], terms_type, "termsOfUsage")
         comm: tuple[bytes, ...] = ()
-        if 0xA7 in fields:
-            hashes = der.children(der.expect(fields[0xA7], der.SET, "commCertificates"), "commCertificates")
+        if 7 in fields:
+            hashes = der.children(der.expect(fields[7], der.SET, "commCertificates"), "commCertificates")
             comm = tuple(der.decode_octet_string(h, "commCertificates entry") for h in hashes)
         return cls(
-            issuer_name=text(0xA1, der.UTF8_STRING, "issuerName") or "",
-            subject_name=text(0xA3, der.UTF8_STRING, "subjectName") or "",
+            issuer_name=text(1, der.UTF8_STRING, "issuerName") or "",
+            subject_name=text(3, der.UTF8_STRING, "subjectName") or "",
             terms_of_usage=terms,
             description_type=description_type,
-            issuer_url=text(0xA2, der.PRINTABLE_STRING, "issuerURL"),
-            subject_url=text(0xA4, der.PRINTABLE_STRING, "subjectURL"),
-            redirect_url=text(0xA6, der.PRINTABLE_STRING, "redirectURL"),
+            issuer_url=text(2, der.PRINTABLE_STRING, "issuerURL"),
+            subject_url=text(4, der.PRINTABLE_STRING, "subjectURL"),
+            redirect_url=text(6, der.PRINTABLE_STRING, "redirectURL"),
             comm_certificates=comm,
         )
 
     def allows(self, tls_certificate: bytes, dv_certificate: CvCertificate) -> bool:
         """Whether the DER TLS certificate's hash is among commCertificates."""
         return comm_certificate_hash(tls_certificate, dv_certificate) in self.comm_certificates
+
+
+_FIELD_TYPES = {1: der.UTF8_STRING, 2: der.PRINTABLE_STRING, 3: der.UTF8_STRING, 4: der.PRINTABLE_STRING,
+                6: der.PRINTABLE_STRING, 7: der.SET}
+
+
+def _untag(element: Tlv, number: int, description_type: str) -> Tlv:
+    """The value of field [number]: explicitly tagged as TR-03110-4 and AusweisApp have it (A1 { 0C … }),
+    or implicitly as OpenPACE writes it (81 …, A7 { 04 … })."""
+    inner = der.children(element, f"field [{number}]") if element.constructed else None
+    if inner is not None and len(inner) == 1 and (number != 7 or inner[0].tag == der.SET):
+        return inner[0]
+    if number == 7:
+        return Tlv(der.SET, element.value)
+    if element.constructed:
+        raise CertificateDescriptionError(f"field [{number}] must hold exactly one value")
+    kind = TERMS_TYPES.get(description_type, der.OCTET_STRING) if number == 5 else _FIELD_TYPES[number]
+    return Tlv(kind, element.value)
 
 
 def comm_certificate_hash(tls_certificate: bytes, dv_certificate: CvCertificate) -> bytes:

@@ -35,6 +35,8 @@ TAG_DISCRETIONARY_TEMPLATE = 0x73
 TAG_SIGNATURE = 0x5F37
 
 PROFILE_VERSION_1 = 0
+# EC public key data objects: TA (ECDSA) keys in certificates, RI sector keys, CA keys (TR-03110-3 §D.3.3)
+EC_KEY_FAMILIES = (oid.ID_TA_ECDSA + ".", oid.ID_RI_ECDH + ".", oid.ID_PK_ECDH, oid.ID_CA_ECDH)
 MAX_REFERENCE_LENGTH = 16
 
 
@@ -123,7 +125,7 @@ class CvPublicKey:
     @classmethod
     def from_tlv(cls, tlv: Tlv) -> CvPublicKey:
         algorithm, children = oid.split_template(tlv, TAG_PUBLIC_KEY, "a public key (7F49)", CvcError)
-        if algorithm not in signature.TA_ECDSA_HASHES:
+        if not algorithm.startswith(EC_KEY_FAMILIES):
             raise signature.UnsupportedAlgorithm(f"public key algorithm {oid.name(algorithm)} is not supported")
         fields: dict[int, bytes] = {}
         for child in children:

@@ -22,7 +22,7 @@ import datetime
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any
 
 from eid import der, oid
 from eid.errors import MalformedData
@@ -140,7 +140,7 @@ class NoPlaceInfo:
     text: str
 
 
-GeneralPlace = Union[Place, FreeTextPlace, NoPlaceInfo]
+GeneralPlace = Place | FreeTextPlace | NoPlaceInfo
 NO_RESIDENCE_IN_GERMANY = NoPlaceInfo("keine Hauptwohnung in Deutschland")
 
 

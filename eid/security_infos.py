@@ -13,7 +13,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import TypeVar, Union
+from typing import TypeVar
 
 from eid import der, ec, oid
 from eid.domain_parameters import Curve, UnsupportedDomainParameters, by_explicit, by_name, by_standardized_id
@@ -425,12 +425,12 @@ class UnknownSecurityInfo:
         return _info(self.protocol, [self.content])
 
 
-SecurityInfo = Union[
-    PaceInfo, PaceDomainParameterInfo, ChipAuthenticationInfo, ChipAuthenticationDomainParameterInfo,
-    ChipAuthenticationPublicKeyInfo, TerminalAuthenticationInfo, RestrictedIdentificationInfo,
-    RestrictedIdentificationDomainParameterInfo, CardInfoLocator, EidSecurityInfo, PrivilegedTerminalInfo,
-    UnknownSecurityInfo,
-]
+SecurityInfo = (
+    PaceInfo | PaceDomainParameterInfo | ChipAuthenticationInfo | ChipAuthenticationDomainParameterInfo
+    | ChipAuthenticationPublicKeyInfo | TerminalAuthenticationInfo | RestrictedIdentificationInfo
+    | RestrictedIdentificationDomainParameterInfo | CardInfoLocator | EidSecurityInfo | PrivilegedTerminalInfo
+    | UnknownSecurityInfo
+)
 T = TypeVar("T")
 
 

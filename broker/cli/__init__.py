@@ -36,6 +36,7 @@ COMMANDS: list[tuple[str, str]] = [
     ("demo", "demo"),
     ("db", "db"),
     ("users", "users"),
+    ("pki", "pki"),
 ]
 
 _register()

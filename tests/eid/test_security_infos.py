@@ -28,6 +28,7 @@ from eid.security_infos import (
     encode_security_infos,
     parse_security_infos,
 )
+from tests.support.properties import corrupt, result_or_our_error
 from tests.support.vectors import hex_value
 
 WE = "bsi-worked-example-card-files"
@@ -130,18 +131,11 @@ def test_lookup_errors():
 @settings(max_examples=300)
 @given(st.binary(max_size=200))
 def test_any_bytes_parse_or_raise_our_error(data):
-    try:
-        parse_security_infos(data)
-    except EidError:
-        pass
+    result_or_our_error(parse_security_infos, data)
 
 
 @settings(max_examples=300)
 @given(st.integers(min_value=0), st.integers(min_value=0, max_value=255))
 def test_corrupted_card_access_parses_or_raises_our_error(position, value):
-    raw = bytearray(hex_value(WE, "ef_card_access"))
-    raw[position % len(raw)] = value
-    try:
-        parse_security_infos(bytes(raw))
-    except EidError:
-        pass
+    raw = corrupt(hex_value(WE, "ef_card_access"), position, value)
+    result_or_our_error(parse_security_infos, raw)
