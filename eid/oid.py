@@ -7,7 +7,8 @@ content octets only (as MSE:Set AT's tag 80 carries them); ``encode``/``decode``
 from __future__ import annotations
 
 from eid.errors import MalformedData
-from eid.tlv import Tlv, TlvError, decode_single, encode as tlv_encode
+from eid.tlv import Tlv, TlvError, decode_single
+from eid.tlv import encode as tlv_encode
 
 TAG_OID = 0x06
 

@@ -24,8 +24,8 @@ from eid.auxiliary_data import AuxiliaryData, AuxiliaryDataError
 from eid.chat import Chat, ChatError, Role, effective_authorization
 from eid.cvc import (
     CertificateRejected,
-    CvCertificate,
     CvcError,
+    CvCertificate,
     ImportedKey,
     KeyNotFound,
     decode_reference,
