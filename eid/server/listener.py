@@ -59,13 +59,26 @@ class EidListener(socketserver.ThreadingMixIn, socketserver.TCPServer):
         return self.tls.wrap_socket(connection, server_side=True, do_handshake_on_connect=False), address
 
     def shutdown_request(self, request) -> None:
+        """End a connection so that its TLS session stays resumable (the no-PSK mode needs that).
+
+        OpenSSL drops a session from the server's cache when the SSL object is freed without a sent
+        close_notify. With OpenSSL 3.0 there is a second trap: reading the client's EOF *after* sending our
+        close_notify assigns RECEIVED_SHUTDOWN and so clears the "sent" flag again (seen with AusweisApp,
+        which then fails its resumption check). So: send close_notify without waiting for the client's,
+        and if the flag got cleared anyway, shut down once more to set it before the object is freed.
+        """
+        connection = getattr(request, "_sslobj", None)  # the OpenSSL object behind the SSLSocket
         try:
-            request.settimeout(1)
+            request.setblocking(False)
             request.unwrap()
         except (OSError, ValueError):
             pass
-        finally:
-            request.close()
+        if connection is not None:
+            try:
+                connection.shutdown()
+            except (OSError, ValueError):
+                pass
+        request.close()
 
     def handle_error(self, request, client_address) -> None:
         log.exception("eID-Server connection from %s failed", client_address[0])

@@ -193,3 +193,24 @@ def test_tls_1_3_only_clients_are_refused(server, credentials):
     context.minimum_version = context.maximum_version = ssl.TLSVersion.TLSv1_3
     with pytest.raises(ssl.SSLError):
         Connection(server, context)
+
+
+def test_session_survives_a_client_that_hangs_up_without_close_notify(server, credentials):
+    """As AusweisApp does when the server answers "Connection: close": the TCP connection ends without the
+    client's close_notify. The server's TLS session must stay resumable for the PAOS channel. (The client's
+    own SSL object is kept alive here, so that only the server's side is under test.)"""
+    context = client_context(credentials)
+    for _ in range(5):
+        started = server.service.start_session("https://broker.example/refresh/1", None, use_psk=False)
+        download = Connection(server, context)
+        status, _, body = download.request("GET", started.tc_token_url.removeprefix(server.service.public_url),
+                                           headers={"Connection": "close"})
+        assert status == 200
+        with socket.socket(fileno=os.dup(download.tls.fileno())) as raw:
+            raw.shutdown(socket.SHUT_RDWR)
+        resumed = Connection(server, context, download.tls.session)
+        assert resumed.tls.session_reused
+        status, body = post(resumed, start_paos(started.session_identifier), started.session_identifier)
+        assert status == 200
+        resumed.close()
+        download.close()
