@@ -18,11 +18,13 @@ from dataclasses import dataclass
 from eid import dynamic_authentication_data, ec, key_agreement, oid
 from eid.apdu import SHORT_MAX_NE, CommandApdu, ResponseApdu
 from eid.chip_authentication import ChipAuthenticationSelection
-from eid.domain_parameters import Curve, UnsupportedDomainParameters, by_explicit
+from eid.cvc import CvPublicKey
+from eid.domain_parameters import Curve
 from eid.errors import MalformedData
 from eid.key_derivation import UnsupportedProtocol
 from eid.status import raise_for_status
-from eid.tlv import TlvError, decode_all, encode
+from eid.signature import UnsupportedAlgorithm
+from eid.tlv import Tlv, decode_single, encode
 
 INS_GENERAL_AUTHENTICATE = 0x86
 TAG_FIRST_SECTOR_KEY = 0xA0
@@ -51,10 +53,6 @@ def hash_name(protocol: str) -> str:
         raise UnsupportedProtocol(f"Restricted Identification protocol {oid.name(protocol)} is not supported") from None
 
 
-def _unsigned(value: int, size: int | None = None) -> bytes:
-    return value.to_bytes(size or max(1, (value.bit_length() + 7) // 8), "big")
-
-
 @dataclass(frozen=True, slots=True)
 class SectorPublicKey:
     """PK_Sector with its domain parameters, as RI and the id-sector extension need it."""
@@ -67,49 +65,23 @@ class SectorPublicKey:
         hash_name(self.protocol)
         ec.decode_point(self.curve, self.point)
 
-    def _children(self) -> list[bytes]:
-        c = self.curve
-        generator = ec.encode_point(c, ec.generator(c))
-        return [oid.encode(self.protocol), encode(0x81, _unsigned(c.p)), encode(0x82, _unsigned(c.a, c.size)),
-                encode(0x83, _unsigned(c.b, c.size)), encode(0x84, generator), encode(0x85, _unsigned(c.n)),
-                encode(0x86, self.point), encode(0x87, _unsigned(c.h))]
-
     def public_key_data_object(self) -> bytes:
-        """7F49{…}: what the id-sector extension of the terminal certificate carries the hash of."""
-        return encode(TAG_PUBLIC_KEY, self._children())
+        """7F49{06, 81…87} (TR-03110-3 §D.3.3): what the id-sector extension holds the hash of."""
+        return CvPublicKey(self.protocol, self.point, self.curve).encode()
 
     def encode(self, tag: int = TAG_FIRST_SECTOR_KEY) -> bytes:
         """The public key data object with 7F49 replaced by A0 or A2 (TR-03110-3 §B.4.1)."""
-        return encode(tag, self._children())
+        return encode(tag, decode_single(self.public_key_data_object(), TAG_PUBLIC_KEY).value)
 
     @classmethod
     def parse(cls, value: bytes) -> SectorPublicKey:
         """From the content of an A0/A2 (or 7F49) object; the domain parameters must be a known curve."""
         try:
-            children = decode_all(value)
-        except TlvError as exc:
-            raise RestrictedIdentificationError(f"sector public key: {exc}") from None
-        if not children or children[0].tag != 0x06:
-            raise RestrictedIdentificationError("sector public key does not start with an object identifier")
-        fields: dict[int, bytes] = {}
-        for child in children[1:]:
-            if child.tag in fields or child.tag not in range(0x81, 0x88):
-                raise RestrictedIdentificationError(f"unexpected or repeated tag {child.tag:X} in sector public key")
-            fields[child.tag] = child.value
-        missing = [f"{t:X}" for t in range(0x81, 0x87) if t not in fields]
-        if missing:
-            raise RestrictedIdentificationError(f"sector public key lacks {', '.join(missing)} (domain parameters)")
-        try:
-            g = fields[0x84]
-            size = (len(g) - 1) // 2
-            if len(g) != 1 + 2 * size or g[:1] != b"\x04":
-                raise RestrictedIdentificationError("sector key's base point is not an uncompressed point")
-            curve = by_explicit(*(int.from_bytes(fields[t], "big") for t in (0x81, 0x82, 0x83)),
-                                int.from_bytes(g[1:1 + size], "big"), int.from_bytes(g[1 + size:], "big"),
-                                int.from_bytes(fields[0x85], "big"))
-            protocol = oid.decode_value(children[0].value)
-            return cls(protocol, curve, fields[0x86])
-        except (UnsupportedDomainParameters, UnsupportedProtocol, ec.InvalidPoint) as exc:
+            key = CvPublicKey.from_tlv(Tlv(TAG_PUBLIC_KEY, value))
+            if key.curve is None:
+                raise RestrictedIdentificationError("sector public key lacks its domain parameters")
+            return cls(key.algorithm, key.curve, key.point)
+        except (UnsupportedProtocol, UnsupportedAlgorithm) as exc:
             raise RestrictedIdentificationError(f"sector public key: {exc}") from None
 
 
