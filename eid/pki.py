@@ -31,6 +31,7 @@ from eid.chat import AccessRight, Chat, Role
 from eid.cvc import CvCertificate, CvPublicKey, create_certificate, description_extension, sector_extension
 from eid.data_groups import FreeTextPlace, PartialDate, Place
 from eid.domain_parameters import Curve, by_name, by_standardized_id
+from eid.restricted_identification import SectorPublicKey
 from eid.security_infos import (
     ChipAuthenticationDomainParameterInfo,
     ChipAuthenticationInfo,
@@ -65,12 +66,6 @@ def public_point(key: crypto_ec.EllipticCurvePrivateKey) -> bytes:
     return key.public_key().public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
 
 
-def sector_public_key(point: bytes, curve: Curve, protocol: str = oid.ID_RI_ECDH_SHA_256) -> bytes:
-    """The sector public key data object (7F49 with domain parameters, TR-03110-3 §A.2.1.4, §D.3.3)
-    whose hash the terminal certificate's id-sector extension holds."""
-    return CvPublicKey(protocol, point, curve).encode()
-
-
 def pem_private_key(key: crypto_ec.EllipticCurvePrivateKey) -> bytes:
     """PKCS#8, PEM, unencrypted (test keys)."""
     return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
@@ -95,9 +90,9 @@ class TestPki:
     def terminal_signer(self) -> PrivateKeySigner:
         return PrivateKeySigner(self.terminal_key, self.terminal.public_key.algorithm)
 
-    def sector_public_keys(self) -> tuple[bytes, bytes]:
-        """The two sector public key data objects the eID-Server sends in Restricted Identification."""
-        first, second = (sector_public_key(public_point(k), self.curve) for k in self.sector_keys)
+    def sector_public_keys(self, protocol: str = oid.ID_RI_ECDH_SHA_256) -> tuple[SectorPublicKey, SectorPublicKey]:
+        """The two sector public keys the eID-Server sends in Restricted Identification."""
+        first, second = (SectorPublicKey(protocol, self.curve, public_point(k)) for k in self.sector_keys)
         return first, second
 
     def files(self) -> dict[str, bytes]:
@@ -203,7 +198,10 @@ def create_test_pki(
         subject_url=subject_url,
         comm_certificates=comm_certificate_hashes(comm_certificates, algorithm),
     ).encode()
-    sectors = [signature.digest(algorithm, sector_public_key(public_point(k), curve)) for k in sector_keys]
+    sectors = [
+        signature.digest(algorithm, SectorPublicKey(oid.ID_RI_ECDH_SHA_256, curve, public_point(k)).public_key_data_object())
+        for k in sector_keys
+    ]
     terminal = create_certificate(
         car=dv_chr, public_key=key(terminal_key), chr=terminal_chr, chat=chat or Chat(Role.TERMINAL, TERMINAL_RIGHTS),
         effective_date=today, expiration_date=until, signer=PrivateKeySigner(dv_key, algorithm),
