@@ -6,6 +6,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from cardreader.pcsc import Pcsc
 from cardreader.virtual import VirtualCard
 from cardreader.virtual.card import ATR
 from eid.apdu import CommandApdu, ResponseApdu
@@ -153,3 +154,16 @@ def test_any_protected_command_data_gets_a_status_word(data, ins, p1p2):
     response = card_session.sm.protect(CommandApdu(0x00, ins, *p1p2, data))
     answer = ResponseApdu.parse(card.transmit(response.encode()))
     assert 0x6000 <= answer.sw <= 0x9FFF
+
+
+@pytest.mark.pcscd
+def test_full_authentication_through_pcscd(pcscd, vpcd):
+    """The same terminal code over real PC/SC: pyscard → pcscd → vpcd driver → the virtual card."""
+    vpcd(world.card())
+    with Pcsc() as pcsc, pcsc.connect() as channel:
+        card_session = CardSession(channel)
+        result = card_session.pace(Password(PasswordType.PIN, world.PIN), world.rng, chat=world.terminal_chat())
+        card_session.eac(world.terminal(), result, world.rng, passive=world.passive_policy())
+        read = card_session.run(ReadDataGroups((4, 5, 17)))[0]
+    assert read.value(4) == "ERIKA" and read.value(5) == "MUSTERMANN"
+    assert read.value(17) == world.profile().person.place_of_residence
