@@ -302,8 +302,9 @@ def protect_batch(sm: TerminalChannel, functions: Sequence[CardFunction[Any]]) -
 def evaluate_batch(sm: TerminalChannel, functions: Sequence[CardFunction[Any]],
                    responses: Sequence[ResponseApdu]) -> list[Any]:
     """Verify the protected answers (any MAC failure raises and closes ``sm``), then evaluate each function
-    with its share; a function whose answers are missing raises :class:`ResponsesMissing` only when its
-    result is needed, so the ones before it still count — call it to get a list or the first error."""
+    with its share of them. When the Transmit stopped early, the first function short of answers raises
+    (:class:`ResponsesMissing`, or the card's error); :class:`ReadDataGroups` takes a partial share and
+    reports the refused group, so a server that batches reads first keeps what was read."""
     plain = sm.unprotect_batch(responses)
     return split_and_evaluate(functions, plain)
 
