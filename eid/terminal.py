@@ -302,17 +302,20 @@ def protect_batch(sm: TerminalChannel, functions: Sequence[CardFunction[Any]]) -
 def evaluate_batch(sm: TerminalChannel, functions: Sequence[CardFunction[Any]],
                    responses: Sequence[ResponseApdu]) -> list[Any]:
     """Verify the protected answers (any MAC failure raises and closes ``sm``), then evaluate each function
-    with its share of them. When the Transmit stopped early, the first function short of answers raises
-    (:class:`ResponsesMissing`, or the card's error); :class:`ReadDataGroups` takes a partial share and
-    reports the refused group, so a server that batches reads first keeps what was read."""
+    with its share of them. A Transmit that stopped early yields results only for the functions that got
+    an answer; a function cut off midway raises the card's error (or :class:`ResponsesMissing`), except
+    :class:`ReadDataGroups`, which reports the groups it got and the one refused."""
     plain = sm.unprotect_batch(responses)
     return split_and_evaluate(functions, plain)
 
 
 def split_and_evaluate(functions: Sequence[CardFunction[Any]], responses: Sequence[ResponseApdu]) -> list[Any]:
+    """Each function's result from its share of ``responses``, for the functions that got any answer."""
     results = []
     offset = 0
     for function in functions:
+        if offset >= len(responses):
+            break
         count = len(function.request())
         results.append(function.evaluate(responses[offset:offset + count]))
         offset += count
