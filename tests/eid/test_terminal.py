@@ -15,7 +15,15 @@ from eid.passive_authentication import PassiveAuthenticationFailed
 from eid.restricted_identification import RestrictedIdentification
 from eid.secure_messaging import SecureMessagingError, TerminalChannel
 from eid.signature import PrivateKeySigner
-from eid.status import AuthenticationFailed, PinBlocked, PinDeactivated, PinSuspended, SecurityStatusNotSatisfied, TransportPinActive, WrongPin
+from eid.status import (
+    AuthenticationFailed,
+    PinBlocked,
+    PinDeactivated,
+    PinSuspended,
+    SecurityStatusNotSatisfied,
+    TransportPinActive,
+    WrongPin,
+)
 from eid.terminal import (
     AuthenticationTerminal,
     CardSession,

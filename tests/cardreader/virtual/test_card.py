@@ -14,7 +14,15 @@ from eid.chat import AccessRight, Chat, Role
 from eid.cvc import create_certificate
 from eid.pace import Password, PasswordType
 from eid.signature import PrivateKeySigner
-from eid.terminal import AuthenticationTerminal, CardSession, ChangePin, ReadBinary, ReadDataGroups, ReadFile, select_application
+from eid.terminal import (
+    AuthenticationTerminal,
+    CardSession,
+    ChangePin,
+    ReadBinary,
+    ReadDataGroups,
+    ReadFile,
+    select_application,
+)
 from tests.support import eid_world as world
 
 PROFILES = Path(__file__).resolve().parents[3] / "cardreader" / "virtual" / "profiles"
