@@ -20,7 +20,7 @@ from typing import Any
 
 from flask import Flask, Request, Response, request
 from flask.sessions import SessionInterface, SessionMixin
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import CallbackDict
 
@@ -34,6 +34,8 @@ SECURE_COOKIE = "__Host-eid-broker-session"
 PLAIN_COOKIE = "eid-broker-session"
 # last_seen_at is written at most this often, so a burst of requests does not write on each one.
 TOUCH_INTERVAL = timedelta(seconds=60)
+# Expired rows are deleted at most this often per process (when a new session is stored).
+PURGE_INTERVAL = timedelta(minutes=5)
 
 
 def token_hash(token: str) -> str:
@@ -92,6 +94,15 @@ def purge_expired(db: Session, now: datetime, settings: Settings) -> None:
 
 
 class DatabaseSessionInterface(SessionInterface):
+    def __init__(self) -> None:
+        self._purged_at: datetime | None = None
+
+    def _purge_now(self, now: datetime) -> bool:
+        if self._purged_at is not None and now - self._purged_at < PURGE_INTERVAL:
+            return False
+        self._purged_at = now
+        return True
+
     def open_session(self, app: Flask, request: Request) -> ServerSession:
         services = broker_of(app)
         token = request.cookies.get(cookie_name(services.settings))
@@ -130,6 +141,8 @@ class DatabaseSessionInterface(SessionInterface):
                                     created_at=now, last_seen_at=now, client_address=client.address,
                                     user_agent=client.user_agent)
                 db.add(record)
+                if self._purge_now(now):
+                    purge_expired(db, now, settings)
                 db.commit()
                 session.record_id = record.id
             session.new_token = token
@@ -150,45 +163,49 @@ class DatabaseSessionInterface(SessionInterface):
 
 
 def record_authentication(db: Session, session: ServerSession, account_id: int, event: AuthenticationEvent,
-                          client: Client, settings: Settings) -> WebSession:
-    """Add ``event`` to the session (in ``db``; the caller commits) and give the session a new token.
+                          client: Client) -> int:
+    """Add ``event`` to the session (in ``db``; the caller commits) and give the session a new token;
+    return the session's row id.
 
     A session that belonged to another account is ended and a fresh one started; an anonymous session
     keeps its data (a parked request of a service, say) and becomes the account's.
     """
     now = event.at
     token = secrets.token_urlsafe(TOKEN_BYTES)
-    record = db.get(WebSession, session.record_id) if session.record_id is not None else None
-    if record is not None and record.account_id not in (None, account_id):
-        db.delete(record)
-        db.flush()
-        record = None
-        session.clear()
-    if record is None:
+    record_id = session.record_id
+    if record_id is not None:
+        values: dict[str, Any] = {"token_hash": token_hash(token), "account_id": account_id, "last_seen_at": now,
+                                  "client_address": client.address, "user_agent": client.user_agent,
+                                  "data": dict(session)}
+        if session.account_id is None:
+            values["created_at"] = now  # the absolute timeout runs from the login
+        claimed = db.execute(
+            update(WebSession)
+            .where(WebSession.id == record_id,
+                   or_(WebSession.account_id.is_(None), WebSession.account_id == account_id))
+            .values(**values).execution_options(synchronize_session=False)
+        ).rowcount
+        if not claimed:
+            db.execute(delete(WebSession).where(WebSession.id == record_id)
+                       .execution_options(synchronize_session=False))
+            session.clear()
+            record_id = None
+    if record_id is None:
         record = WebSession(token_hash=token_hash(token), account_id=account_id, data=dict(session),
                             created_at=now, last_seen_at=now, client_address=client.address,
                             user_agent=client.user_agent)
         db.add(record)
         db.flush()
-    else:
-        if record.account_id is None:
-            record.created_at = now
-        record.token_hash = token_hash(token)
-        record.account_id = account_id
-        record.last_seen_at = now
-        record.client_address = client.address
-        record.user_agent = client.user_agent
-        record.data = dict(session)
-    db.add(AuthEventRecord(account_id=account_id, session_id=record.id, method=event.method,
-                           level=int(event.level), amr=list(event.amr), at=now,
-                           client_address=client.address, user_agent=client.user_agent))
-    purge_expired(db, now, settings)
-    session.record_id = record.id
+        record_id = record.id
+    db.execute(insert(AuthEventRecord).values(
+        account_id=account_id, session_id=record_id, method=event.method, level=int(event.level),
+        amr=list(event.amr), at=now, client_address=client.address, user_agent=client.user_agent))
+    session.record_id = record_id
     session.account_id = account_id
     session.new_token = token
     session.touch = False
     session.modified = False
-    return record
+    return record_id
 
 
 def session_events(db: Session, session: ServerSession) -> list[AuthenticationEvent]:

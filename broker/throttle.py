@@ -54,13 +54,26 @@ def device_key(nonce: str) -> str:
     return "device:" + nonce
 
 
+@dataclass(frozen=True)
+class Budget:
+    """The state of one key: how many failures are on record, and how long to wait now (None: no wait)."""
+
+    failures: int
+    wait: timedelta | None
+
+
+def budget(db: Session, key: str, now: datetime, policy: ThrottlePolicy) -> Budget:
+    row = db.execute(select(LoginThrottle.failures, LoginThrottle.last_failure_at)
+                     .where(LoginThrottle.key == key)).first()
+    if row is None:
+        return Budget(failures=0, wait=None)
+    wait = row.last_failure_at + policy.delay(row.failures) - now
+    return Budget(failures=row.failures, wait=wait if wait > timedelta(0) else None)
+
+
 def retry_after(db: Session, key: str, now: datetime, policy: ThrottlePolicy) -> timedelta | None:
     """How long ``key`` must still wait, or None when an attempt may be made now."""
-    row = db.scalar(select(LoginThrottle).where(LoginThrottle.key == key))
-    if row is None:
-        return None
-    wait = row.last_failure_at + policy.delay(row.failures) - now
-    return wait if wait > timedelta(0) else None
+    return budget(db, key, now, policy).wait
 
 
 def record_failure(db: Session, key: str, now: datetime) -> None:

@@ -45,9 +45,9 @@ class PasswordMethod(AuthenticationMethod):
             key = throttle.device_key(device.nonce)
         else:
             key = throttle.username_key(username_key(username))
-        wait = throttle.retry_after(db, key, now, self.throttle_policy)
-        if wait is not None:
-            raise LoginThrottled(wait)
+        state = throttle.budget(db, key, now, self.throttle_policy)
+        if state.wait is not None:
+            raise LoginThrottled(state.wait)
         if account is None:
             self.hasher.burn(password)
             throttle.record_failure(db, key, now)
@@ -55,7 +55,8 @@ class PasswordMethod(AuthenticationMethod):
         if not self.hasher.verify(account.password_hash, password):
             throttle.record_failure(db, key, now)
             raise LoginFailed()
-        throttle.clear(db, key)
+        if state.failures:
+            throttle.clear(db, key)
         if self.hasher.needs_rehash(account.password_hash):
             account.password_hash = self.hasher.hash(password)
         return account

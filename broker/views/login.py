@@ -56,7 +56,7 @@ def login():
         form.form_errors.append(_("The username or the password is wrong."))
         return render_template("login.html", form=form, next=next_path), 400
     event = method.event(now)
-    record_authentication(session, server_session(), account.id, event, Client.of(request), services.settings)
+    record_authentication(session, server_session(), account.id, event, Client.of(request))
     session.commit()
     services.metrics.login("success", event.level)
     log(logger, "login", account_id=account.id, method=event.method, level=event.level.label)

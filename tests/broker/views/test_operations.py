@@ -35,3 +35,4 @@ def test_unknown_page_and_wrong_method(app, client):
     assert missing.status_code == 404 and "Diese Seite gibt es nicht." in text(missing)
     wrong_method = client.flask.put("/login")
     assert wrong_method.status_code == 405
+
