@@ -167,8 +167,8 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
 
     limiter = Limiter(get_remote_address, app=app, storage_uri=settings.ratelimit_storage_uri,
                       enabled=settings.ratelimit_enabled)
-    # Flask-Limiter refers to its instance weakly: without this reference it is collected and every
-    # limited view fails.
+    # A disabled Flask-Limiter is referenced only weakly by the views it wraps: without this reference it
+    # is collected and every limited view fails.
     app.extensions["eid_broker_limiter"] = limiter
     for endpoint, limit in (("login.login", settings.ratelimit_login),
                             ("registration.register", settings.ratelimit_register),

@@ -75,3 +75,18 @@ def test_demo_prints_its_url_and_serves(tmp_path):
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=30)
+
+
+def test_limited_pages_answer_with_rate_limits_switched_off(tmp_path, mailbox):
+    """Regression: a disabled Flask-Limiter is referenced only weakly; once collected, every limited view
+    failed."""
+    from tests.support.broker import start_broker, stop_broker
+
+    broker = start_broker(tmp_path / "b", mailbox, extra_env={"EID_BROKER_RATELIMIT_ENABLED": "false"},
+                          extra_args=["--http"])
+    try:
+        statuses = {urllib.request.urlopen(broker.url + path, timeout=10).status
+                    for path in ("/login", "/register", "/reset") for _ in range(5)}
+    finally:
+        stop_broker(broker)
+    assert statuses == {200}
