@@ -37,6 +37,7 @@ COMMANDS: list[tuple[str, str]] = [
     ("db", "db"),
     ("users", "users"),
     ("pki", "pki"),
+    ("card", "card"),
 ]
 
 _register()
