@@ -21,8 +21,11 @@ from cardreader.errors import (
     ReaderNotFound,
 )
 from cardreader.pcsc import EventKind, Pcsc, Protocol, ShareMode
+from cardreader.virtual import VirtualCard
+from cardreader.virtual.card import ATR as ID_CARD_ATR
 from eid.apdu import CommandApdu, ResponseApdu
 from tests.cardreader.file_card import ATR, FileCard
+from tests.support import eid_world
 from tests.support.pcscd import wait_for_card
 
 pytestmark = pytest.mark.pcscd
@@ -39,8 +42,17 @@ def read_binary(ne: int, offset: int = 0) -> bytes:
     return CommandApdu(0x00, 0xB0, offset >> 8, offset & 0xFF, ne=ne).encode()
 
 
+SELECT_MF = CommandApdu(0x00, 0xA4, 0x00, 0x0C, b"\x3f\x00").encode()
+READ_CARD_ACCESS = CommandApdu(0x00, 0xB0, 0x80 | 0x1C, 0x00, ne=65536).encode()
+
+
 def a_card(marker: bytes = b"card one") -> FileCard:
+    """A transport-only card (files, no eID protocols) for extended length, hanging and markers."""
     return FileCard({EF_SMALL: marker, EF_LARGE: bytes(60000)})
+
+
+def an_id_card() -> VirtualCard:
+    return VirtualCard(eid_world.profile())
 
 
 def test_the_private_pcscd_is_not_the_system_one(pcscd):
@@ -56,16 +68,24 @@ def test_lists_the_two_vpcd_readers(pcscd):
 
 
 def test_connect_gives_atr_protocol_and_apdu_round_trips(pcscd, vpcd):
-    card = a_card()
-    vpcd(card)
+    vpcd(an_id_card())
     with Pcsc() as pcsc, pcsc.connect(pcscd.reader_names[0]) as connection:
-        assert connection.atr == ATR
+        assert connection.atr == ID_CARD_ATR
         assert connection.protocol == Protocol.T1
+        assert connection.transmit(SELECT_MF) == b"\x90\x00"
+        response = ResponseApdu.parse(connection.transmit(READ_CARD_ACCESS))
+        refused = ResponseApdu.parse(connection.transmit(select(0x0101)))  # DG1 lives in the eID application
+    assert response.sw == 0x9000 and response.data == eid_world.profile().card_access
+    assert refused.sw == 0x6A82
+
+
+def test_answers_pass_through_untouched(pcscd, vpcd):
+    vpcd(a_card())
+    with Pcsc() as pcsc, pcsc.connect(pcscd.reader_names[0]) as connection:
         assert connection.transmit(select(EF_SMALL)) == b"\x90\x00"
         response = ResponseApdu.parse(connection.transmit(read_binary(256)))
     assert response.data == b"card one"
-    assert response.sw == 0x6282  # fewer bytes than asked for: the card's answer passes through untouched
-    assert card.power_ons >= 1
+    assert response.sw == 0x6282  # fewer bytes than asked for
 
 
 def test_extended_length_in_both_directions(pcscd, vpcd):
@@ -165,7 +185,7 @@ def test_no_reader(pcscd):
 
 
 def test_pcscd_stopped_and_started_again(pcscd, vpcd):
-    slot = vpcd(a_card())
+    slot = vpcd(an_id_card())
     pcsc = Pcsc()
     assert pcsc.readers() == pcscd.reader_names
     pcscd.stop()
@@ -180,19 +200,18 @@ def test_pcscd_stopped_and_started_again(pcscd, vpcd):
     wait_for_card(pcscd.reader_names[0], present=True)
     assert slot.connected
     with pcsc.connect() as connection:
-        assert connection.transmit(select(EF_SMALL)) == b"\x90\x00"
+        assert connection.transmit(SELECT_MF) == b"\x90\x00"
     pcsc.close()
 
 
 def test_card_removed_mid_command_is_reported_promptly_and_the_next_attempt_works(pcscd, vpcd):
-    card = a_card()
-    slot = vpcd(card, remove_when=lambda command: command[1] == 0xB0)
+    slot = vpcd(an_id_card(), remove_when=lambda command: command[1] == 0xB0)
     with Pcsc() as pcsc:
         with pcsc.connect() as connection:
-            assert connection.transmit(select(EF_SMALL)) == b"\x90\x00"
+            assert connection.transmit(SELECT_MF) == b"\x90\x00"
             started = time.monotonic()
             with pytest.raises(CardRemoved) as raised:
-                connection.transmit(read_binary(8))
+                connection.transmit(READ_CARD_ACCESS)
             assert time.monotonic() - started < 3
             assert "removed" in str(raised.value)
         with pytest.raises(NoCard):
@@ -201,8 +220,8 @@ def test_card_removed_mid_command_is_reported_promptly_and_the_next_attempt_work
         slot.insert()
         assert pcsc.wait_for_card(timeout=5) == pcscd.reader_names[0]
         with pcsc.connect() as connection:
-            connection.transmit(select(EF_SMALL))
-            assert ResponseApdu.parse(connection.transmit(read_binary(8))).data == b"card one"
+            response = ResponseApdu.parse(connection.transmit(READ_CARD_ACCESS))
+            assert response.data == eid_world.profile().card_access
 
 
 def test_a_card_that_stops_answering_gives_an_error_after_the_timeout(pcscd, vpcd):
@@ -225,9 +244,9 @@ def test_a_card_that_stops_answering_gives_an_error_after_the_timeout(pcscd, vpc
 def test_insertion_and_removal_events(pcscd, vpcd):
     with Pcsc() as pcsc:
         assert pcsc.wait_for_events(0.1) == []
-        slot = vpcd(a_card(), wait=False)
+        slot = vpcd(an_id_card(), wait=False)
         events = _events_until(pcsc, EventKind.CARD_INSERTED)
-        assert events[-1].reader == pcscd.reader_names[0] and events[-1].atr == ATR
+        assert events[-1].reader == pcscd.reader_names[0] and events[-1].atr == ID_CARD_ATR
         slot.remove()
         events = _events_until(pcsc, EventKind.CARD_REMOVED)
         assert events[-1].reader == pcscd.reader_names[0]
@@ -290,3 +309,18 @@ def _events_until(pcsc: Pcsc, kind: EventKind, timeout: float = 5.0):
         if seen and seen[-1].kind == kind:
             return seen
     raise AssertionError(f"no {kind} event; saw {seen}")
+
+
+def test_a_reset_ends_the_chips_session(pcscd, vpcd):
+    """PACE over pcscd, then a reset through pcscd: the chip forgets the secure-messaging session."""
+    from eid.pace import Password, PasswordType
+    from eid.terminal import EF_CARD_SECURITY, CardSession, ReadBinary
+
+    vpcd(an_id_card())
+    with Pcsc() as pcsc, pcsc.connect() as connection:
+        session = CardSession(connection)
+        session.pace(Password(PasswordType.PIN, eid_world.PIN), os.urandom, chat=eid_world.terminal_chat())
+        assert session.run(ReadBinary(EF_CARD_SECURITY))[0] == eid_world.profile().card_security
+        connection.reconnect(reset=True)
+        plain = CommandApdu(0x00, 0xB0, 0x80 | EF_CARD_SECURITY, 0x00, ne=65536).encode()
+        assert ResponseApdu.parse(connection.transmit(plain)).sw == 0x6982
