@@ -78,6 +78,8 @@ class _Session:
     """PACE with the CAN succeeded in this session: a suspended PIN may be used."""
     confined_chat: Chat | None = None
     ta_state: Any = None
+    challenge: bytes | None = None
+    """r_PICC of a GET CHALLENGE that came before MSE:Set AT (an eID client's EAC1, TR-03112-7 §3.6.4)."""
     terminal: ta.TerminalAuthenticated | None = None
     chip_authenticated: bool = False
     internal_selection: ca.ChipAuthenticationSelection | None = None
@@ -410,14 +412,22 @@ class VirtualCard:
 
     def _get_challenge(self, apdu: CommandApdu) -> ResponseApdu:
         session = self._require_eid_session()
-        if not isinstance(session.ta_state, ta.AuthenticationSelected):
-            raise _refuse(0x6985, "GET CHALLENGE before MSE:Set AT")
-        session.ta_state = session.ta_state.get_challenge(self._rng)
-        return ResponseApdu(session.ta_state.r_picc, SW_OK)
+        if session.terminal is not None:
+            raise _refuse(0x6985, "Terminal Authentication was already performed")
+        if isinstance(session.ta_state, ta.AuthenticationSelected):
+            session.ta_state = session.ta_state.get_challenge(self._rng)
+            return ResponseApdu(session.ta_state.r_picc, SW_OK)
+        # An eID client fetches r_PICC right after PACE, for EAC1OutputType, and sends the certificates and
+        # MSE:Set AT only with EAC2 (TR-03112-7 §3.6.4, as AusweisApp does): keep it for EXTERNAL AUTHENTICATE.
+        session.challenge = self._rng(ta.CHALLENGE_LENGTH)
+        return ResponseApdu(session.challenge, SW_OK)
 
     def _external_authenticate(self, apdu: CommandApdu) -> ResponseApdu:
         session = self._require_eid_session()
         state = session.ta_state
+        if isinstance(state, ta.AuthenticationSelected) and session.challenge is not None:
+            early, session.challenge = session.challenge, None
+            state = state.get_challenge(lambda _: early)
         if not isinstance(state, ta.ChallengeIssued) or session.pace is None:
             raise _refuse(0x6985, "EXTERNAL AUTHENTICATE before GET CHALLENGE")
         session.ta_state = None

@@ -143,6 +143,34 @@ def test_pin_management_right_switches_the_eid_function():
     assert plain.transmit(CommandApdu(0x00, 0x04, 0x10, 0x03)).sw == 0x6982
 
 
+def test_challenge_right_after_pace_as_an_eid_client_fetches_it():
+    """TR-03112-7 order (AusweisApp's too): GET CHALLENGE after PACE for EAC1OutputType, then the certificates,
+    MSE:Set AT and EXTERNAL AUTHENTICATE with EAC2. The early challenge is the one the signature must cover."""
+    from eid import key_agreement
+    from eid import terminal_authentication as ta
+
+    card = world.card()
+    card_session = CardSession(card)
+    result = card_session.pace(Password(PasswordType.PIN, world.PIN), world.rng, chat=world.terminal_chat())
+    answer = card_session.transmit(ta.get_challenge())
+    assert answer.sw == 0x9000 and len(answer.data) == ta.CHALLENGE_LENGTH
+    terminal = world.terminal()
+    chain = terminal.chain_for(result.cars)
+    ephemeral = key_agreement.generate(world.shared_pki().curve, world.rng)
+    for command in [*ta.certificate_commands(chain), ta.set_at(chain[-1], ephemeral.public_bytes)]:
+        assert card_session.transmit(command).sw == 0x9000
+    stale = ta.sign_challenge(terminal.signer, result.id_picc, bytes(8), ephemeral.public_bytes)
+    assert card_session.transmit(ta.external_authenticate(stale)).sw == 0x6300
+    card_session = CardSession(card)
+    result = card_session.pace(Password(PasswordType.PIN, world.PIN), world.rng, chat=world.terminal_chat())
+    challenge = card_session.transmit(ta.get_challenge()).data
+    for command in [*ta.certificate_commands(chain), ta.set_at(chain[-1], ephemeral.public_bytes)]:
+        card_session.transmit(command)
+    signature = ta.sign_challenge(terminal.signer, result.id_picc, challenge, ephemeral.public_bytes)
+    assert card_session.transmit(ta.external_authenticate(signature)).sw == 0x9000
+    assert card_session.transmit(ta.get_challenge()).sw == 0x6985  # TA is done
+
+
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.binary(max_size=300))
 def test_any_bytes_get_a_status_word(command):
