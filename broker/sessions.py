@@ -20,12 +20,14 @@ from typing import Any
 
 from flask import Flask, Request, Response, request
 from flask.sessions import SessionInterface, SessionMixin
-from sqlalchemy import delete, insert, or_, select, update
+from sqlalchemy import JSON, bindparam, case, delete, insert, or_, select, update
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import CallbackDict
 
+from broker import throttle
 from broker.assurance import AuthenticationEvent, Level, current_level
 from broker.config import Settings
+from broker.db import UTCDateTime
 from broker.context import broker_of
 from broker.models import USER_AGENT_MAX, AuthEventRecord, WebSession
 
@@ -34,7 +36,8 @@ SECURE_COOKIE = "__Host-eid-broker-session"
 PLAIN_COOKIE = "eid-broker-session"
 # last_seen_at is written at most this often, so a burst of requests does not write on each one.
 TOUCH_INTERVAL = timedelta(seconds=60)
-# Expired rows are deleted at most this often per process (when a new session is stored).
+# Expired sessions and stale throttle counts are deleted at most this often per process (when a new session
+# is stored).
 PURGE_INTERVAL = timedelta(minutes=5)
 
 
@@ -76,11 +79,6 @@ class ServerSession(CallbackDict[str, Any], SessionMixin):
         self.modified = False
 
 
-def expired(record: WebSession, now: datetime, settings: Settings) -> bool:
-    return (now - record.last_seen_at > settings.session_idle_timeout
-            or now - record.created_at > settings.session_absolute_timeout)
-
-
 def live_filter(now: datetime, settings: Settings) -> Any:
     return (WebSession.last_seen_at >= now - settings.session_idle_timeout) & (
         WebSession.created_at >= now - settings.session_absolute_timeout)
@@ -91,6 +89,10 @@ def purge_expired(db: Session, now: datetime, settings: Settings) -> None:
         WebSession.last_seen_at < now - settings.session_idle_timeout,
         WebSession.created_at < now - settings.session_absolute_timeout,
     )).execution_options(synchronize_session=False))
+
+
+_FIND_SESSION = (select(WebSession.id, WebSession.account_id, WebSession.data, WebSession.created_at,
+                        WebSession.last_seen_at).where(WebSession.token_hash == bindparam("b_token_hash")))
 
 
 class DatabaseSessionInterface(SessionInterface):
@@ -109,18 +111,20 @@ class DatabaseSessionInterface(SessionInterface):
         if not token:
             return ServerSession()
         now = services.now()
-        with services.database.session() as db:
-            record = db.scalar(select(WebSession).where(WebSession.token_hash == token_hash(token)))
-            if record is None or expired(record, now, services.settings):
-                if record is not None:
-                    db.delete(record)
-                    db.commit()
+        settings = services.settings
+        with services.database.engine.connect() as connection:
+            row = connection.execute(_FIND_SESSION, {"b_token_hash": token_hash(token)}).first()
+            if row is None or (now - row.last_seen_at > settings.session_idle_timeout
+                               or now - row.created_at > settings.session_absolute_timeout):
+                if row is not None:
+                    connection.execute(delete(WebSession).where(WebSession.id == row.id))
+                    connection.commit()
                 session = ServerSession()
                 session.drop_cookie = True
                 return session
-            session = ServerSession(dict(record.data or {}), record_id=record.id, account_id=record.account_id)
-            session.touch = now - record.last_seen_at >= TOUCH_INTERVAL
-            return session
+        session = ServerSession(dict(row.data or {}), record_id=row.id, account_id=row.account_id)
+        session.touch = now - row.last_seen_at >= TOUCH_INTERVAL
+        return session
 
     def save_session(self, app: Flask, session: ServerSession, response: Response) -> None:  # type: ignore[override]
         services = broker_of(app)
@@ -143,6 +147,7 @@ class DatabaseSessionInterface(SessionInterface):
                 db.add(record)
                 if self._purge_now(now):
                     purge_expired(db, now, settings)
+                    throttle.purge_stale(db, now)
                 db.commit()
                 session.record_id = record.id
             session.new_token = token
@@ -162,6 +167,22 @@ class DatabaseSessionInterface(SessionInterface):
                                 httponly=True, samesite="Lax")
 
 
+# The statements of every login, built once: constructing them per call costs more than running them.
+_CLAIM_SESSION = (
+    update(WebSession)
+    .where(WebSession.id == bindparam("b_record"),
+           or_(WebSession.account_id.is_(None), WebSession.account_id == bindparam("b_account")))
+    .values(token_hash=bindparam("b_token_hash"), account_id=bindparam("b_account"),
+            last_seen_at=bindparam("b_now", type_=UTCDateTime()),
+            # the absolute timeout runs from the login: restart it when an anonymous session logs in
+            created_at=case((WebSession.account_id.is_(None), bindparam("b_now", type_=UTCDateTime())),
+                            else_=WebSession.created_at),
+            client_address=bindparam("b_address"), user_agent=bindparam("b_agent"),
+            data=bindparam("b_data", type_=JSON()))
+)
+_ADD_EVENT = insert(AuthEventRecord)
+
+
 def record_authentication(db: Session, session: ServerSession, account_id: int, event: AuthenticationEvent,
                           client: Client) -> int:
     """Add ``event`` to the session (in ``db``; the caller commits) and give the session a new token;
@@ -172,22 +193,15 @@ def record_authentication(db: Session, session: ServerSession, account_id: int, 
     """
     now = event.at
     token = secrets.token_urlsafe(TOKEN_BYTES)
+    connection = db.connection()
     record_id = session.record_id
     if record_id is not None:
-        values: dict[str, Any] = {"token_hash": token_hash(token), "account_id": account_id, "last_seen_at": now,
-                                  "client_address": client.address, "user_agent": client.user_agent,
-                                  "data": dict(session)}
-        if session.account_id is None:
-            values["created_at"] = now  # the absolute timeout runs from the login
-        claimed = db.execute(
-            update(WebSession)
-            .where(WebSession.id == record_id,
-                   or_(WebSession.account_id.is_(None), WebSession.account_id == account_id))
-            .values(**values).execution_options(synchronize_session=False)
-        ).rowcount
+        claimed = connection.execute(_CLAIM_SESSION, {
+            "b_record": record_id, "b_account": account_id, "b_token_hash": token_hash(token), "b_now": now,
+            "b_address": client.address, "b_agent": client.user_agent, "b_data": dict(session),
+        }).rowcount
         if not claimed:
-            db.execute(delete(WebSession).where(WebSession.id == record_id)
-                       .execution_options(synchronize_session=False))
+            connection.execute(delete(WebSession).where(WebSession.id == record_id))
             session.clear()
             record_id = None
     if record_id is None:
@@ -197,9 +211,10 @@ def record_authentication(db: Session, session: ServerSession, account_id: int, 
         db.add(record)
         db.flush()
         record_id = record.id
-    db.execute(insert(AuthEventRecord).values(
-        account_id=account_id, session_id=record_id, method=event.method, level=int(event.level),
-        amr=list(event.amr), at=now, client_address=client.address, user_agent=client.user_agent))
+    connection.execute(_ADD_EVENT, {
+        "account_id": account_id, "session_id": record_id, "method": event.method, "level": int(event.level),
+        "amr": list(event.amr), "at": now, "client_address": client.address, "user_agent": client.user_agent,
+    })
     session.record_id = record_id
     session.account_id = account_id
     session.new_token = token

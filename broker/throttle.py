@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -62,9 +62,13 @@ class Budget:
     wait: timedelta | None
 
 
+# Built once (this runs on every login), executed on the session's connection.
+_BUDGET = (select(LoginThrottle.failures, LoginThrottle.last_failure_at)
+           .where(LoginThrottle.key == bindparam("b_key")))
+
+
 def budget(db: Session, key: str, now: datetime, policy: ThrottlePolicy) -> Budget:
-    row = db.execute(select(LoginThrottle.failures, LoginThrottle.last_failure_at)
-                     .where(LoginThrottle.key == key)).first()
+    row = db.connection().execute(_BUDGET, {"b_key": key}).first()
     if row is None:
         return Budget(failures=0, wait=None)
     wait = row.last_failure_at + policy.delay(row.failures) - now
@@ -84,11 +88,19 @@ def record_failure(db: Session, key: str, now: datetime) -> None:
         index_elements=[LoginThrottle.key],
         set_={"failures": LoginThrottle.failures + 1, "last_failure_at": now},
     )
-    db.execute(statement)
+    db.connection().execute(statement)
 
 
 def clear(db: Session, key: str) -> None:
-    db.execute(delete(LoginThrottle).where(LoginThrottle.key == key))
+    db.connection().execute(delete(LoginThrottle).where(LoginThrottle.key == key))
+
+
+# Failures older than this are forgotten (an attacker who waits a day gets the free failures again).
+STALE_AFTER = timedelta(days=1)
+
+
+def purge_stale(db: Session, now: datetime) -> None:
+    db.connection().execute(delete(LoginThrottle).where(LoginThrottle.last_failure_at < now - STALE_AFTER))
 
 
 @dataclass(frozen=True)

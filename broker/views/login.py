@@ -37,7 +37,7 @@ def login():
     device = services.devices.read(request.cookies.get(DEVICE_COOKIE))
     method = services.password_method
     try:
-        account = method.authenticate(session, form.username.data, form.password.data, device, now)
+        account_id = method.authenticate(session, form.username.data, form.password.data, device, now)
     except LoginThrottled as throttled:
         session.commit()
         services.metrics.login("throttled")
@@ -56,13 +56,13 @@ def login():
         form.form_errors.append(_("The username or the password is wrong."))
         return render_template("login.html", form=form, next=next_path), 400
     event = method.event(now)
-    record_authentication(session, server_session(), account.id, event, Client.of(request))
+    record_authentication(session, server_session(), account_id, event, Client.of(request))
     session.commit()
     services.metrics.login("success", event.level)
-    log(logger, "login", account_id=account.id, method=event.method, level=event.level.label)
+    log(logger, "login", account_id=account_id, method=event.method, level=event.level.label)
     response = redirect(next_path, 303)
     settings = services.settings
-    response.set_cookie(DEVICE_COOKIE, services.devices.issue(account.id),
+    response.set_cookie(DEVICE_COOKIE, services.devices.issue(account_id),
                         max_age=int(settings.device_cookie_lifetime.total_seconds()), path="/",
                         secure=not settings.insecure_http, httponly=True, samesite="Lax")
     return response

@@ -78,3 +78,12 @@ def test_device_cookie_round_trip_and_tampering():
     assert DeviceCookies("other secret", timedelta(days=180)).read(value) is None
     assert cookies.read("") is None and cookies.read(None) is None
     assert cookies.read("garbage.garbage.garbage") is None
+
+
+def test_stale_counts_are_purged(database):
+    with database.session() as session:
+        throttle.record_failure(session, "user:old", NOW - timedelta(days=2))
+        throttle.record_failure(session, "user:new", NOW - timedelta(hours=1))
+        throttle.purge_stale(session, NOW)
+        session.commit()
+        assert session.scalars(select(LoginThrottle.key)).all() == ["user:new"]

@@ -1,11 +1,13 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import select
 
 from broker.accounts import create_account
 from broker.assurance import AuthenticationEvent, Level
 from broker.db import Database, upgrade
 from broker.methods import AuthenticationMethod
+from broker.models import Account
 from broker.methods.password import LoginFailed, LoginThrottled, PasswordMethod
 from broker.passwords import Argon2Parameters, PasswordHasher, PasswordPolicy
 from broker.throttle import DeviceCookie, ThrottlePolicy
@@ -27,13 +29,17 @@ def session(database_url):
     database.dispose()
 
 
+def account_id(session) -> int:
+    return session.scalar(select(Account.id).where(Account.username == "Erika"))
+
+
 def test_password_method_is_low_with_amr_pwd():
     assert isinstance(METHOD, AuthenticationMethod)
     assert METHOD.event(NOW) == AuthenticationEvent(method="password", level=Level.LOW, amr=("pwd",), at=NOW)
 
 
 def test_authenticate(session):
-    assert METHOD.authenticate(session, "ERIKA", "Lange Rede, kurzer Sinn", None, NOW).username == "Erika"
+    assert METHOD.authenticate(session, "ERIKA", "Lange Rede, kurzer Sinn", None, NOW) == account_id(session)
     with pytest.raises(LoginFailed):
         METHOD.authenticate(session, "Erika", "Lange Rede", None, NOW)
     with pytest.raises(LoginFailed):
@@ -41,15 +47,15 @@ def test_authenticate(session):
 
 
 def test_device_cookie_of_the_account_has_its_own_budget(session):
-    account_id = METHOD.authenticate(session, "Erika", "Lange Rede, kurzer Sinn", None, NOW).id
+    opened = METHOD.authenticate(session, "Erika", "Lange Rede, kurzer Sinn", None, NOW)
     for _ in range(2):
         with pytest.raises(LoginFailed):
             METHOD.authenticate(session, "Erika", "falsch", None, NOW)
     with pytest.raises(LoginThrottled) as throttled:
         METHOD.authenticate(session, "Erika", "Lange Rede, kurzer Sinn", None, NOW)
     assert throttled.value.retry_after == timedelta(seconds=10)
-    own = DeviceCookie(account_id=account_id, nonce="n1")
-    assert METHOD.authenticate(session, "Erika", "Lange Rede, kurzer Sinn", own, NOW).id == account_id
-    foreign = DeviceCookie(account_id=account_id + 1, nonce="n2")  # a cookie of another account counts for nothing
+    own = DeviceCookie(account_id=opened, nonce="n1")
+    assert METHOD.authenticate(session, "Erika", "Lange Rede, kurzer Sinn", own, NOW) == opened
+    foreign = DeviceCookie(account_id=opened + 1, nonce="n2")  # a cookie of another account counts for nothing
     with pytest.raises(LoginThrottled):
         METHOD.authenticate(session, "Erika", "Lange Rede, kurzer Sinn", foreign, NOW)
