@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -44,6 +45,7 @@ def main(runs: int) -> None:
         measure(directory, daemon, runs)
     finally:
         daemon.stop()
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 def measure(directory: Path, daemon: PrivatePcscd, runs: int) -> None:
