@@ -127,3 +127,23 @@ def test_reset_flow_in_the_browser(page: Page, live_broker: LiveBroker, mailbox:
     page.get_by_role("button", name="Anmelden").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Mein Konto")
     assert new_password not in live_broker.log() and PASSWORD not in live_broker.log()
+
+
+def test_demo_mailbox_page(page: Page, tmp_path, mailbox: Mailbox):
+    from email.message import EmailMessage
+
+    from tests.support.broker import start_broker, stop_broker
+
+    mails = tmp_path / "mailbox"
+    mails.mkdir()
+    message = EmailMessage()
+    message["To"], message["Subject"] = EMAIL, "Bitte bestätigen Sie Ihre E-Mail-Adresse"
+    message.set_content("Hallo <Erika>,\nhttps://127.0.0.1/verify/abc\n")
+    (mails / "20260101-000000-0001.eml").write_bytes(bytes(message))
+    broker = start_broker(tmp_path / "demo", mailbox, extra_env={"EID_BROKER_DEMO_MAILBOX_DIR": str(mails)})
+    try:
+        open_checked(page, broker.url + "/demo/mailbox")
+        expect(page.get_by_role("heading", level=2)).to_have_text("Bitte bestätigen Sie Ihre E-Mail-Adresse")
+        expect(page.locator("pre")).to_contain_text("Hallo <Erika>,")
+    finally:
+        stop_broker(broker)
