@@ -62,6 +62,11 @@ RESULT_MINOR_NO_PERMISSION = f"{_MINOR}/al/common#noPermission"
 RESULT_MINOR_TIMEOUT = f"{_MINOR}/dp#timeout"
 RESULT_MINOR_CANCELLATION_BY_USER = f"{_MINOR}/sal#cancellationByUser"
 RESULT_MINOR_SECURITY_CONDITIONS_NOT_SATISFIED = f"{_MINOR}/sal#securityConditionsNotSatisfied"
+RESULT_MINOR_COMMUNICATION_ERROR = f"{_MINOR}/al/common#communicationError"
+RESULT_MINOR_TRUSTED_CHANNEL_FAILED = f"{_MINOR}/dp#trustedChannelEstablishmentFailed"
+RESULT_MINOR_NO_CARD = f"{_MINOR}/ifdl/terminal#noCard"
+#: What every ResultMinor URI starts with (TR-03112-1 §4.1).
+RESULT_MINOR_PREFIX = _MINOR + "/"
 
 # --- limits of the hardened parser ------------------------------------------------------------------
 

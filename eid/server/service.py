@@ -1,36 +1,19 @@
-"""The eID-Server's requests, without sockets: start a session, serve its TC token, answer PAOS posts.
-
-:class:`EidService` is what both the TLS listener (eid/server/listener.py) and the broker use. The broker
-calls :meth:`EidService.start_session` (from any process: it only writes the session to the shared store)
-and links the citizen to the eID client with the returned tcTokenURL. The listener serves the TC token and
-the PAOS endpoint; both must be served by the listener's TLS context, because without a PSK the PAOS
-channel has to resume the TLS session of the TC-token download.
-
-Every request is checked against the session's binding:
-
-- PSK mode: the PAOS channel used a PSK suite with ``psk_identity`` = SessionIdentifier (the PSK itself
-  is checked by TLS; an unknown identity gets no key and the handshake fails);
-- no-PSK mode: the PAOS channel has the TLS session ID of the TC-token download.
-
-The session a PAOS post belongs to comes from every source there is — PSK identity, the ``requestid``
-header AusweisApp 1.26 sends, the session of earlier posts on the same connection, StartPAOS's
-SessionIdentifier — and they must all agree.
-"""
-
 from __future__ import annotations
 
 import datetime
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from eid import paos, tc_token
 from eid.paos import PaosError, StartPaos
 from eid.server import conversation, session
 from eid.server.conversation import ConversationOver
-from eid.server.session import EidSession, SessionStore, StaleSession
+from eid.server.request import EidRequest, InvalidRequest
+from eid.server.result import EidResult
+from eid.server.session import STEP_TIMEOUT, EidSession, SessionStore, StaleSession
 from eid.server.states import StepContext
-from eid.server.terminal import TerminalConfig
+from eid.server.terminal import EidTerminal
 from eid.server.tls import ChannelFacts
 
 log = logging.getLogger(__name__)
@@ -53,30 +36,58 @@ class Reply:
 class StartedSession:
     session_identifier: str
     tc_token_url: str
+    """The listener's URL of the TC token (single use); the broker may redirect to it from its own origin."""
+    reference: str = field(repr=False)
+    """The unguessable result reference: the RefreshAddress ends with it, :meth:`EidService.result` takes it."""
+
+
+class UnknownReference(KeyError):
+    """No session has this result reference (never had, or it expired and was removed)."""
 
 
 class EidService:
-    def __init__(self, *, store: SessionStore, terminal: TerminalConfig, public_url: str,
+    def __init__(self, *, store: SessionStore, terminal: EidTerminal, public_url: str,
                  now: Callable[[], datetime.datetime], rng: Callable[[int], bytes],
                  token_lifetime: datetime.timedelta = datetime.timedelta(minutes=5),
-                 lifetime: datetime.timedelta = datetime.timedelta(minutes=15)) -> None:
+                 lifetime: datetime.timedelta = datetime.timedelta(minutes=15),
+                 separate_signature: bool = False) -> None:
         if not public_url.startswith("https://") or public_url.endswith("/"):
             raise ValueError("public_url must be the https origin of the listener, without a trailing slash")
         self.store = store
         self.public_url = public_url
         self.token_lifetime = token_lifetime
         self.lifetime = lifetime
-        self.context = StepContext(terminal=terminal, now=now, rng=rng)
+        self.context = StepContext(terminal=terminal, now=now, rng=rng, separate_signature=separate_signature)
+
+    @property
+    def terminal(self) -> EidTerminal:
+        return self.context.terminal
 
     # --- for the broker ---
 
-    def start_session(self, refresh_address: str, communication_error_address: str | None = None,
+    def start_session(self, request: EidRequest, refresh_prefix: str, communication_error_prefix: str | None = None,
                       use_psk: bool = True) -> StartedSession:
-        new = session.begin(refresh_address=refresh_address, communication_error_address=communication_error_address,
-                            use_psk=use_psk, now=self.context.now(), rng=self.context.rng,
-                            token_lifetime=self.token_lifetime, lifetime=self.lifetime)
+        """A new authentication for ``request``. The RefreshAddress is ``refresh_prefix`` + the result
+        reference (e.g. ``https://broker.example/eid/refresh?ref=``), likewise the CommunicationErrorAddress.
+        Raises InvalidRequest if the terminal cannot serve a required right."""
+        self.terminal.chats_for(request)
+        for prefix in (refresh_prefix, communication_error_prefix):
+            if prefix is not None and not prefix.startswith("https://"):
+                raise InvalidRequest("the RefreshAddress and CommunicationErrorAddress must be https URLs")
+        new = session.begin(request=request, refresh_prefix=refresh_prefix,
+                            communication_error_prefix=communication_error_prefix, use_psk=use_psk,
+                            now=self.context.now(), rng=self.context.rng, token_lifetime=self.token_lifetime,
+                            lifetime=self.lifetime)
         self.store.add(new)
-        return StartedSession(new.session_identifier, f"{self.public_url}{TC_TOKEN_PATH}{new.token_reference}")
+        return StartedSession(new.session_identifier, f"{self.public_url}{TC_TOKEN_PATH}{new.token_reference}",
+                              new.reference)
+
+    def result(self, reference: str) -> EidResult | None:
+        """The outcome of the session with this reference; None while the conversation is still running."""
+        found = self.store.find_by_reference(reference)
+        if found is None:
+            raise UnknownReference(reference)
+        return found.outcome(self.context.now())
 
     def session(self, session_identifier: str) -> EidSession | None:
         return self.store.get(session_identifier)
@@ -87,7 +98,7 @@ class EidService:
         """The PSK of a live PSK-mode session whose TC token was downloaded, else None."""
         found = self.store.get(identity)
         if found is None or found.psk is None or not found.token_fetched or found.finished \
-                or found.expired(self.context.now()):
+                or found.abandoned(self.context.now()):
             return None
         return found.psk
 
@@ -99,9 +110,10 @@ class EidService:
             return Reply(404, b"no such TC token\n")
         if found.token_fetched or found.finished:
             return Reply(410, b"this TC token has already been used\n")
-        if self.context.now() >= found.token_expires_at:
+        now = self.context.now()
+        if now >= found.token_expires_at:
             return Reply(410, b"this TC token has expired\n")
-        updated = found.next_version(token_fetched=True,
+        updated = found.next_version(token_fetched=True, deadline=min(now + STEP_TIMEOUT, found.expires_at),
                                      tls_session_id=None if found.psk is not None else channel.session_id)
         try:
             self.store.update(found, updated)
@@ -148,6 +160,10 @@ class EidService:
         except StaleSession:
             return Reply(409, b"this message has already been processed\n", session_identifier=session_identifier)
         log.info("session %s: %s -> %s", _short(found), new.received[-1], type(new.state).__name__)
+        if new.finished:
+            outcome = new.state.result  # type: ignore[union-attr]
+            log.info("session %s ended: %s (%s; server checks: %s)", _short(found), outcome.failure or "ok",
+                     outcome.message, outcome.checks)
         return Reply(200, paos.serialise(reply), paos.CONTENT_TYPE + "; charset=utf-8",
                      session_identifier=session_identifier)
 

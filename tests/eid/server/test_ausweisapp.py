@@ -1,47 +1,48 @@
-"""Interop: Debian's AusweisApp2 1.26.2 with its Simulator card against our eID-Server transport.
+"""Interop: Debian's AusweisApp2 1.26.2 with its Simulator card against our eID-Server, the whole way.
 
-What this proves, in the PSK and the no-PSK mode: AusweisApp fetches our TC token over HTTPS, accepts our
-TLS certificate (self-signed, but listed in commCertificates) and opens the PAOS channel — with an RSA-PSK
-suite and the SessionIdentifier as identity, or on the TLS session of the download — sends StartPAOS,
-accepts our DIDAuthenticate(EAC1InputType) (certificate chain from a CVCA DETESTeID00005, description,
-CHATs), runs PACE with the Simulator and returns EAC1OutputType, which the server parses and checks. The
-server then ends the conversation (this stage has no Terminal Authentication yet) and AusweisApp reports
-exactly that error to the SDK.
+AusweisApp follows the broker's tcTokenURL redirect to our listener, accepts our TLS certificates (self-signed,
+listed in commCertificates), opens the PAOS channel — RSA-PSK with the SessionIdentifier as identity, or the
+resumed TLS session of the download — runs PACE with the Simulator, relays Terminal and Chip Authentication
+and the secure-messaging Transmit, and reports success with the RefreshAddress on the broker's origin.
+
+The Simulator does not check the TA signature and swallows some bad MACs, so an "ok" from it proves little:
+the tests assert what the server verified itself — passive authentication of the Simulator's EF.CardSecurity
+against the BSI test CSCA "TEST csca-germany" (tests/vectors/ausweisapp-simulator-csca.json), the CA token,
+every response MAC — and the data it decrypted: the Simulator's person.
 """
 
-import datetime
+import dataclasses
 import logging
-import os
 import re
 
 import pytest
+from cryptography import x509
 
 from eid import paos
+from eid.chat import AccessRight
+from eid.data_groups import PartialDate
 from eid.server.certificate import create_self_signed
-from eid.server.listener import EidListener
-from eid.server.service import EidService
-from eid.server.session import MemorySessionStore
-from eid.server.states import StateFailed
-from tests.eid.server import terminal_pki
+from eid.server.request import EidRequest
+from eid.server.result import Failure
+from tests.eid.server.deployment import deploy
 from tests.support.ausweisapp import authenticate_with_retries
-from tests.support.network import free_port
+from tests.support.vectors import hex_value
 
 pytestmark = pytest.mark.ausweisapp
 
+REQUEST = EidRequest(
+    required=frozenset({AccessRight.READ_DG4, AccessRight.READ_DG5, AccessRight.READ_DG8}),
+    optional=frozenset({AccessRight.RESTRICTED_IDENTIFICATION, AccessRight.AGE_VERIFICATION}),
+    minimum_age=18,
+)
+TEST_CSCA = x509.load_der_x509_certificate(hex_value("ausweisapp-simulator-csca", "csca"))
+
 
 @pytest.fixture(scope="module")
-def eid_server(tmp_path_factory):
-    port = free_port()
-    origin = f"https://127.0.0.1:{port}"
-    credentials = create_self_signed()
-    certificate_path, key_path = credentials.write(tmp_path_factory.mktemp("eid-server"))
-    pki = terminal_pki.create(credentials.certificate_der, subject_url=origin)
-    service = EidService(store=MemorySessionStore(), terminal=pki.terminal, public_url=origin,
-                         now=lambda: datetime.datetime.now(datetime.UTC), rng=os.urandom)
-    listener = EidListener(service, ("127.0.0.1", port), certificate_path, key_path)
-    listener.start()
-    yield listener
-    listener.stop()
+def deployment(tmp_path_factory):
+    deployed = deploy(tmp_path_factory.mktemp("eid"), cscas=[TEST_CSCA])
+    yield deployed
+    deployed.stop()
 
 
 def served_ciphers(records: list[logging.LogRecord]) -> set[str]:
@@ -54,67 +55,95 @@ def served_ciphers(records: list[logging.LogRecord]) -> set[str]:
     return found
 
 
-@pytest.mark.parametrize("use_psk", [True, False], ids=["psk", "no-psk"])
-def test_ausweisapp_runs_pace_against_our_server(ausweisapp, eid_server, use_psk, caplog):
-    caplog.set_level(logging.DEBUG, logger="eid.server")
-    service = eid_server.service
-    refresh = f"{service.public_url}/refresh?ref=test"
+def run_until_no_race(ausweisapp, deployment, use_psk: bool):
     started = []
 
     def new_session() -> str:
-        started.append(service.start_session(refresh, f"{service.public_url}/error?ref=test", use_psk))
-        return started[-1].tc_token_url
+        session, url = deployment.start(REQUEST, use_psk)
+        started.append(session)
+        return url
 
     runs = authenticate_with_retries(ausweisapp, new_session)
-    run = runs[-1]
-    assert not run.card_race, f"every one of {len(runs)} runs hit the Simulator's card-connect race"
+    assert not runs[-1].card_race, f"every one of {len(runs)} runs hit the Simulator's card-connect race"
+    return runs[-1], started[-1]
 
-    # What the server saw and checked.
-    session = service.session(started[-1].session_identifier)
-    assert session.token_fetched
-    assert session.received == ("StartPAOS", "DIDAuthenticateResponse/EAC1OutputType")
-    assert isinstance(session.state, StateFailed) and session.state.reason.startswith("PACE completed")
+
+@pytest.mark.parametrize("use_psk", [True, False], ids=["psk", "no-psk"])
+def test_ausweisapp_completes_an_authentication(ausweisapp, deployment, use_psk, caplog):
+    caplog.set_level(logging.DEBUG, logger="eid.server")
+    run, started = run_until_no_race(ausweisapp, deployment, use_psk)
+    service = deployment.service
+
+    # AusweisApp's view
+    assert run.ok, run.result
+    session = service.session(started.session_identifier)
+    assert run.result["url"] == session.refresh_address == f"{deployment.broker.url}/eid/refresh?ref={started.reference}"
+    (access,) = run.named("ACCESS_RIGHTS")
+    assert sorted(access["chat"]["required"]) == ["DateOfBirth", "FamilyName", "GivenNames"]
+    assert access["aux"]["requiredAge"] == "18"
+
+    # what the server read and decrypted
+    result = service.result(started.reference)
+    assert result.ok and result.given_names == "ERIKA" and result.family_names == "MUSTERMANN"
+    assert result.date_of_birth == PartialDate(1964, 8, 12)
+    assert result.age_verified is True and result.document_valid is True and len(result.pseudonym) == 32
+
+    # what the server verified itself
+    checks = result.checks
+    assert checks.passive_authentication and checks.csca == "CN=TEST csca-germany,OU=bsi,O=bund,C=DE"
+    assert "TEST Document Signer Identity Documents" in checks.document_signer
+    assert checks.chip_authentication
+    # SELECT + 3 READ BINARY + VERIFY age + VERIFY validity + RI (MSE:Set AT, GENERAL AUTHENTICATE): every MAC
+    assert checks.response_macs == 8
+    assert session.received == ("StartPAOS", "DIDAuthenticateResponse/EAC1OutputType",
+                                "DIDAuthenticateResponse/EAC2OutputType", "TransmitResponse")
+
     ciphers = served_ciphers(caplog.records)
     if use_psk:
         assert ciphers == {"RSA-PSK-AES256-GCM-SHA384"}
     else:
         assert ciphers and not any("PSK" in cipher for cipher in ciphers)
+    log = run.log
+    assert "StateTransmit" in log and started.session_identifier in log
 
-    # What AusweisApp told its SDK user.
-    (access,) = run.named("ACCESS_RIGHTS")
-    assert sorted(access["chat"]["required"]) == ["DateOfBirth", "FamilyName", "GivenNames"]
-    assert run.named("ENTER_PIN"), "AusweisApp never asked for the PIN, so PACE did not start"
-    result = run.result["result"]
-    assert result["major"] == paos.RESULT_MAJOR_ERROR and result["minor"] == paos.RESULT_MINOR_INTERNAL_ERROR
-    assert "Terminal Authentication is not available on this eID-Server" in result["message"]
-    assert run.result["url"] == refresh
 
-    # And its own debug log, which the harness exposes.
-    log = ausweisapp.log_text()
-    assert "StateDidAuthenticateEac1" in log and started[-1].session_identifier in log
-    if use_psk:
-        assert "RSA-PSK-AES256-GCM-SHA384" in log
+def test_ausweisapp_with_the_signature_in_its_own_round(ausweisapp, deployment):
+    service = deployment.service
+    service.context = dataclasses.replace(service.context, separate_signature=True)
+    try:
+        run, started = run_until_no_race(ausweisapp, deployment, use_psk=True)
+    finally:
+        service.context = dataclasses.replace(service.context, separate_signature=False)
+    assert run.ok
+    result = service.result(started.reference)
+    assert result.ok and result.given_names == "ERIKA" and result.checks.chip_authentication
+    assert service.session(started.session_identifier).received[2:4] == (
+        "DIDAuthenticateResponse/EAC2OutputType", "DIDAuthenticateResponse/EAC2OutputType")
+
+
+def test_ausweisapp_and_a_card_that_fails_passive_authentication(ausweisapp, tmp_path):
+    """Our own CSCA only: the Simulator's EF.CardSecurity does not verify, and no data is read."""
+    deployed = deploy(tmp_path)
+    try:
+        run, started = run_until_no_race(ausweisapp, deployed, use_psk=True)
+        result = deployed.service.result(started.reference)
+    finally:
+        deployed.stop()
+    assert not run.ok
+    assert result.failure is Failure.CARD_NOT_GENUINE and "no configured CSCA named CN=TEST csca-germany" in result.message
+    assert result.contents == {} and not result.checks.chip_authentication
 
 
 def test_ausweisapp_refuses_a_server_certificate_missing_from_comm_certificates(ausweisapp, tmp_path):
     """The commCertificates check is real: with the hash of another certificate AusweisApp stops before PACE."""
-    port = free_port()
-    origin = f"https://127.0.0.1:{port}"
-    served, other = create_self_signed(), create_self_signed()
-    certificate_path, key_path = served.write(tmp_path)
-    pki = terminal_pki.create(other.certificate_der, subject_url=origin)
-    service = EidService(store=MemorySessionStore(), terminal=pki.terminal, public_url=origin,
-                         now=lambda: datetime.datetime.now(datetime.UTC), rng=os.urandom)
-    listener = EidListener(service, ("127.0.0.1", port), certificate_path, key_path)
-    listener.start()
+    deployed = deploy(tmp_path, comm_certificates=[create_self_signed().certificate_der])
     try:
-        started = service.start_session(f"{origin}/refresh?ref=x")
-        run = ausweisapp.authenticate(started.tc_token_url)
+        started, url = deployed.start(REQUEST)
+        run = ausweisapp.authenticate(url)
     finally:
-        listener.stop()
+        deployed.stop()
     assert run.result["result"]["major"] == paos.RESULT_MAJOR_ERROR
     assert not run.named("ENTER_PIN")
-    session = service.session(started.session_identifier)
-    assert session.received == ("StartPAOS", "DIDAuthenticateResponse/EAC1OutputType")  # an error response
-    assert session.state.result_minor.endswith("dp#trustedChannelEstablishmentFailed")
+    result = deployed.service.result(started.reference)
+    assert result.failure is Failure.COMMUNICATION_ERROR
     assert "Hash of TLS certificate not in certificate description" in run.result["result"]["message"]

@@ -9,13 +9,13 @@ import ssl
 import pytest
 
 from eid import paos, tc_token
-from eid.paos import DidAuthenticate, DidAuthenticateResponse, PaosEnvelope, Result, StartPaosResponse
+from eid.paos import DidAuthenticate, DidAuthenticateResponse, Eac2Input, PaosEnvelope, Result
 from eid.server.certificate import create_self_signed
 from eid.server.listener import EidListener
 from eid.server.service import EidService
 from eid.server.session import MemorySessionStore
 from eid.server.tls import PSK_CIPHERS
-from tests.eid.server.common import TERMINAL, eac1_output, start_paos
+from tests.eid.server.common import REQUEST, eac1_output, start_paos, terminal
 from tests.support.network import free_port
 
 
@@ -29,7 +29,7 @@ def credentials(tmp_path_factory):
 def server(credentials):
     _, certificate_path, key_path = credentials
     port = free_port()
-    service = EidService(store=MemorySessionStore(), terminal=TERMINAL, public_url=f"https://127.0.0.1:{port}",
+    service = EidService(store=MemorySessionStore(), terminal=terminal(), public_url=f"https://127.0.0.1:{port}",
                          now=lambda: datetime.datetime.now(datetime.UTC), rng=os.urandom)
     listener = EidListener(service, ("127.0.0.1", port), certificate_path, key_path, idle_timeout=5)
     listener.start()
@@ -71,7 +71,7 @@ class Connection:
 
 def fetch_token(server, credentials, use_psk: bool, context: ssl.SSLContext | None = None
                 ) -> tuple[tc_token.TcToken, Connection]:
-    started = server.service.start_session("https://broker.example/refresh/1", None, use_psk)
+    started = server.service.start_session(REQUEST, "https://broker.example/refresh?ref=", None, use_psk)
     connection = Connection(server, context or client_context(credentials))
     status, headers, body = connection.request("GET", started.tc_token_url.removeprefix(server.service.public_url))
     assert status == 200 and headers["Content-Type"] == "text/xml; charset=utf-8"
@@ -98,7 +98,7 @@ def test_psk_mode_runs_the_conversation(server, credentials):
     assert status == 200 and isinstance(request.message, DidAuthenticate)
     answer = PaosEnvelope(DidAuthenticateResponse(Result(), eac1_output()), "urn:uuid:c2", request.message_id)
     status, body = post(connection, answer, token.session_identifier)  # same keep-alive connection
-    assert status == 200 and isinstance(paos.parse(body).message, StartPaosResponse)
+    assert status == 200 and isinstance(paos.parse(body).message.data, Eac2Input)
     assert server.service.session(token.session_identifier).received == (
         "StartPAOS", "DIDAuthenticateResponse/EAC1OutputType")
     connection.close()
@@ -111,7 +111,7 @@ def test_without_requestid_the_connection_remembers_the_session(server, credenti
     request = paos.parse(body)
     answer = PaosEnvelope(DidAuthenticateResponse(Result(), eac1_output()), "urn:uuid:c2", request.message_id)
     status, _, body = connection.request("POST", "/paos", paos.serialise(answer))
-    assert status == 200 and isinstance(paos.parse(body).message, StartPaosResponse)
+    assert status == 200 and isinstance(paos.parse(body).message.data, Eac2Input)
 
 
 @pytest.mark.parametrize("wrong", ["key", "identity"])
@@ -124,7 +124,7 @@ def test_wrong_psk_or_identity_fails_the_handshake(server, credentials, wrong):
 
 
 def test_psk_of_a_session_whose_token_was_not_fetched_is_unknown(server, credentials):
-    started = server.service.start_session("https://broker.example/refresh/1")
+    started = server.service.start_session(REQUEST, "https://broker.example/refresh?ref=")
     psk = server.service.session(started.session_identifier).psk
     with pytest.raises(ssl.SSLError):
         Connection(server, client_context(credentials, (started.session_identifier, psk)))
@@ -164,7 +164,7 @@ def test_no_psk_mode_refuses_a_new_tls_session(server, credentials):
 
 
 def test_tc_token_twice_on_one_connection(server, credentials):
-    started = server.service.start_session("https://broker.example/refresh/1")
+    started = server.service.start_session(REQUEST, "https://broker.example/refresh?ref=")
     connection = Connection(server, client_context(credentials))
     path = started.tc_token_url.removeprefix(server.service.public_url)
     assert connection.request("GET", path)[0] == 200
@@ -201,7 +201,7 @@ def test_session_survives_a_client_that_hangs_up_without_close_notify(server, cr
     own SSL object is kept alive here, so that only the server's side is under test.)"""
     context = client_context(credentials)
     for _ in range(5):
-        started = server.service.start_session("https://broker.example/refresh/1", None, use_psk=False)
+        started = server.service.start_session(REQUEST, "https://broker.example/refresh?ref=", None, use_psk=False)
         download = Connection(server, context)
         status, _, body = download.request("GET", started.tc_token_url.removeprefix(server.service.public_url),
                                            headers={"Connection": "close"})

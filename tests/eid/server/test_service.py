@@ -6,12 +6,15 @@ import os
 import pytest
 
 from eid import paos, tc_token
+from eid.chat import AccessRight
 from eid.paos import DidAuthenticateResponse, PaosEnvelope, Result, StartPaosResponse
-from eid.server.service import EidService
-from eid.server.session import EidSession, MemorySessionStore, StaleSession
-from eid.server.states import StateEac1, StateFailed
+from eid.server.request import EidRequest, InvalidRequest
+from eid.server.result import Failure
+from eid.server.service import EidService, UnknownReference
+from eid.server.session import STEP_TIMEOUT, EidSession, MemorySessionStore, StaleSession
+from eid.server.states import StateEac1, StateEac2
 from eid.server.tls import ChannelFacts
-from tests.eid.server.common import TERMINAL, Clock, eac1_output, start_paos
+from tests.eid.server.common import REQUEST, Clock, eac1_output, start_paos, terminal
 
 ORIGIN = "https://127.0.0.1:8443"
 PLAIN = ChannelFacts("ECDHE-RSA-AES256-GCM-SHA384", b"\x11" * 32, False)
@@ -26,9 +29,17 @@ def clock():
     return Clock()
 
 
+REFRESH = "https://broker.example/eid/refresh?ref="
+ERROR = "https://broker.example/eid/error?ref="
+
+
 @pytest.fixture
 def service(clock):
-    return EidService(store=MemorySessionStore(), terminal=TERMINAL, public_url=ORIGIN, now=clock, rng=os.urandom)
+    return EidService(store=MemorySessionStore(), terminal=terminal(), public_url=ORIGIN, now=clock, rng=os.urandom)
+
+
+def start(service: EidService, use_psk: bool = True):
+    return service.start_session(REQUEST, REFRESH, ERROR, use_psk)
 
 
 def reference(url: str) -> str:
@@ -36,40 +47,40 @@ def reference(url: str) -> str:
 
 
 def fetch(service: EidService, psk: bool = True, channel: ChannelFacts = PLAIN) -> tuple[str, tc_token.TcToken]:
-    started = service.start_session("https://broker.example/refresh/r1", "https://broker.example/error/r1", psk)
+    started = start(service, psk)
     reply = service.tc_token(reference(started.tc_token_url), channel)
     assert reply.status == 200 and reply.content_type == "text/xml; charset=utf-8"
     return started.session_identifier, tc_token.parse(reply.body)
 
 
 def test_tc_token_carries_the_session(service):
-    started = service.start_session("https://broker.example/refresh/r1", "https://broker.example/error/r1")
+    started = start(service)
     assert started.tc_token_url.startswith(ORIGIN + "/tctoken/")
     assert len(reference(started.tc_token_url)) == 64
     token = tc_token.parse(service.tc_token(reference(started.tc_token_url), PLAIN).body)
     assert token.server_address == ORIGIN + "/paos"
     assert token.session_identifier == started.session_identifier and len(token.session_identifier) == 32
-    assert token.refresh_address == "https://broker.example/refresh/r1"
-    assert token.communication_error_address == "https://broker.example/error/r1"
+    assert token.refresh_address == REFRESH + started.reference and len(started.reference) == 64
+    assert token.communication_error_address == ERROR + started.reference
     assert token.path_security_protocol == tc_token.PATH_SECURITY_PSK and len(token.psk) == 32
 
 
 def test_sessions_get_unpredictable_values(service):
-    a = service.start_session("https://b.example/r")
-    b = service.start_session("https://b.example/r")
+    a = start(service)
+    b = start(service)
     assert a.session_identifier != b.session_identifier and a.tc_token_url != b.tc_token_url
     assert service.session(a.session_identifier).psk != service.session(b.session_identifier).psk
 
 
 def test_tc_token_is_single_use(service):
-    started = service.start_session("https://b.example/r")
+    started = start(service)
     assert service.tc_token(reference(started.tc_token_url), PLAIN).status == 200
     second = service.tc_token(reference(started.tc_token_url), PLAIN)
     assert second.status == 410 and b"already been used" in second.body
 
 
 def test_tc_token_expires(service, clock):
-    started = service.start_session("https://b.example/r")
+    started = start(service)
     clock.now += service.token_lifetime
     assert service.tc_token(reference(started.tc_token_url), PLAIN).status == 410
 
@@ -85,7 +96,7 @@ def test_no_psk_mode_token_has_no_psk_and_remembers_the_tls_session(service):
 
 
 def test_psk_is_given_to_tls_only_after_the_token_was_fetched(service, clock):
-    started = service.start_session("https://b.example/r")
+    started = start(service)
     assert service.psk_for(started.session_identifier) is None
     service.tc_token(reference(started.tc_token_url), PLAIN)
     assert service.psk_for(started.session_identifier) == service.session(started.session_identifier).psk
@@ -108,11 +119,11 @@ def test_psk_mode_conversation(service):
     envelope = paos.parse(reply.body)
     assert isinstance(service.session(session_identifier).state, StateEac1)
     answer = PaosEnvelope(DidAuthenticateResponse(Result(), eac1_output()), "urn:uuid:c2", envelope.message_id)
-    final = service.paos(paos.serialise(answer), channel, connection_session=session_identifier)
-    assert isinstance(paos.parse(final.body).message, StartPaosResponse)
-    assert isinstance(service.session(session_identifier).state, StateFailed)
+    next_request = service.paos(paos.serialise(answer), channel, connection_session=session_identifier)
+    assert next_request.status == 200 and isinstance(service.session(session_identifier).state, StateEac2)
     again = service.paos(paos.serialise(answer), channel, connection_session=session_identifier)
-    assert again.status == 410
+    assert again.status == 200 and isinstance(paos.parse(again.body).message, StartPaosResponse)  # a replay ends it
+    assert service.paos(paos.serialise(answer), channel, connection_session=session_identifier).status == 410
 
 
 def test_psk_mode_refuses_a_channel_without_psk(service):
@@ -130,7 +141,7 @@ def test_psk_mode_refuses_another_sessions_psk(service):
 
 
 def test_paos_before_the_token_was_fetched_is_refused(service):
-    started = service.start_session("https://b.example/r", use_psk=False)
+    started = start(service, use_psk=False)
     reply = service.paos(paos.serialise(start_paos(started.session_identifier)), PLAIN)
     assert reply.status == 403
 
@@ -166,14 +177,14 @@ def test_malformed_body_without_session_is_a_bad_request(service):
 
 def test_public_url_must_be_an_https_origin():
     with pytest.raises(ValueError):
-        EidService(store=MemorySessionStore(), terminal=TERMINAL, public_url="http://x", now=Clock(), rng=os.urandom)
+        EidService(store=MemorySessionStore(), terminal=terminal(), public_url="http://x", now=Clock(), rng=os.urandom)
 
 
 # --- the store -------------------------------------------------------------------------------------------
 
 
 def test_store_refuses_a_stale_update(service):
-    started = service.start_session("https://b.example/r")
+    started = start(service)
     store = service.store
     first = store.get(started.session_identifier)
     store.update(first, first.next_version(token_fetched=True))
@@ -184,7 +195,7 @@ def test_store_refuses_a_stale_update(service):
 
 
 def test_store_refuses_duplicates_and_finds_by_token(service):
-    started = service.start_session("https://b.example/r")
+    started = start(service)
     stored = service.store.get(started.session_identifier)
     with pytest.raises(ValueError):
         service.store.add(stored)
@@ -193,11 +204,14 @@ def test_store_refuses_duplicates_and_finds_by_token(service):
 
 
 def test_store_removes_expired_sessions(service, clock):
-    started = service.start_session("https://b.example/r")
+    started = start(service)
     assert service.store.remove_expired(clock.now) == 0
     assert service.store.remove_expired(clock.now + service.lifetime) == 1
     assert service.session(started.session_identifier) is None
     assert service.store.find_by_token(reference(started.tc_token_url)) is None
+    assert service.store.find_by_reference(started.reference) is None
+    with pytest.raises(UnknownReference):
+        service.result(started.reference)
 
 
 def test_session_json_keeps_every_field(service):
@@ -205,3 +219,56 @@ def test_session_json_keeps_every_field(service):
     stored = service.session(session_identifier)
     assert EidSession.from_json(stored.to_json()) == stored
     assert stored.created_at.tzinfo is not None and stored.expires_at - stored.created_at == datetime.timedelta(minutes=15)
+
+
+# --- for the broker ------------------------------------------------------------------------------------------
+
+
+def test_result_is_pending_until_the_conversation_ends(service, clock):
+    started = start(service)
+    assert service.result(started.reference) is None
+    with pytest.raises(UnknownReference):
+        service.result("00" * 32)
+    assert service.store.find_by_reference(started.reference).session_identifier == started.session_identifier
+
+
+def test_result_of_a_session_whose_token_was_never_fetched(service, clock):
+    started = start(service)
+    clock.now += service.token_lifetime
+    result = service.result(started.reference)
+    assert result.failure is Failure.TIMEOUT and "never fetched" in result.message
+
+
+def test_result_of_a_client_that_disappeared_after_start_paos(service, clock):
+    session_identifier, _ = fetch(service)
+    service.paos(paos.serialise(start_paos(session_identifier)), psk_channel(session_identifier))
+    started = service.session(session_identifier)
+    assert service.result(started.reference) is None
+    clock.now = started.deadline
+    result = service.result(started.reference)
+    assert result.failure is Failure.TIMEOUT and "after StartPAOS" in result.message
+    assert service.psk_for(session_identifier) is None  # and it cannot come back
+
+
+def test_token_download_starts_the_step_clock(service, clock):
+    session_identifier, _ = fetch(service)
+    assert service.session(session_identifier).deadline == clock.now + STEP_TIMEOUT
+
+
+def test_request_the_terminal_cannot_serve_is_refused_at_start(service):
+    with pytest.raises(InvalidRequest, match="does not grant"):
+        service.start_session(EidRequest(required=frozenset({AccessRight.READ_DG22})), REFRESH)
+    with pytest.raises(InvalidRequest, match="https"):
+        service.start_session(REQUEST, "http://broker.example/eid/refresh?ref=")
+    assert service.store.remove_expired(datetime.datetime.max.replace(tzinfo=datetime.UTC)) == 0
+
+
+def test_finished_sessions_stay_for_the_broker(service, clock):
+    session_identifier, _ = fetch(service)
+    reply = service.paos(paos.serialise(start_paos("SOMEONE-ELSE")), psk_channel(session_identifier),
+                         request_id=session_identifier)
+    assert reply.status == 403  # sources disagree: nothing happens
+    reply = service.paos(b"<not-paos/>", psk_channel(session_identifier))
+    finished = service.session(session_identifier)
+    assert finished.finished and finished.expires_at >= clock.now + datetime.timedelta(minutes=10)
+    assert service.result(finished.reference).failure is Failure.CLIENT_ERROR
