@@ -38,6 +38,7 @@ COMMANDS: list[tuple[str, str]] = [
     ("users", "users"),
     ("pki", "pki"),
     ("card", "card"),
+    ("eid_client", "eid_client"),
 ]
 
 _register()

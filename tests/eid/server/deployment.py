@@ -5,7 +5,8 @@ Made the way a real one is (see eid/server/service.py): a test PKI from ``eid.pk
 lists both TLS certificates in commCertificates; :class:`EidTerminal` loaded from that directory; the
 eID-Server's :class:`EidListener`; and :class:`BrokerOrigin`, a small HTTPS server standing in for the
 broker: ``/eid/tctoken/<token>`` answers 303 with the listener's tcTokenURL, ``/eid/refresh?ref=…`` is the
-RefreshAddress (it records what arrives). A virtual card personalised under the same PKI goes with it.
+RefreshAddress (it records what arrives), ``/eid/bounce?to=URL`` redirects anywhere, and ``pages`` maps further
+paths to fixed answers (for hostile TC tokens). A virtual card personalised under the same PKI goes with it.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 from cryptography import x509
 
@@ -34,6 +36,7 @@ from tests.support.network import free_port
 
 REFRESH_PATH = "/eid/refresh"
 TOKEN_PATH = "/eid/tctoken/"
+BOUNCE_PATH = "/eid/bounce"
 
 
 def now() -> datetime.datetime:
@@ -50,6 +53,7 @@ class BrokerOrigin(ThreadingHTTPServer):
         self.port = free_port()
         self.eid_server_url = eid_server_url
         self.refreshes: list[str] = []
+        self.pages: dict[str, tuple[int, dict[str, str], bytes]] = {}
         super().__init__(("127.0.0.1", self.port), _BrokerHandler)
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(*credentials.write(directory))
@@ -80,7 +84,11 @@ class _BrokerHandler(BaseHTTPRequestHandler):
     server: BrokerOrigin
 
     def do_GET(self) -> None:
-        if self.path.startswith(TOKEN_PATH):
+        if self.path in self.server.pages:
+            self._answer(*self.server.pages[self.path])
+        elif self.path.startswith(BOUNCE_PATH):
+            self._answer(303, {"Location": parse_qs(urlsplit(self.path).query)["to"][0]})
+        elif self.path.startswith(TOKEN_PATH):
             self._answer(303, {"Location": self.server.eid_server_url + TC_TOKEN_PATH + self.path[len(TOKEN_PATH):]})
         elif self.path.startswith(REFRESH_PATH):
             self.server.refreshes.append(self.path)
@@ -109,6 +117,8 @@ class Deployment:
     listener: EidListener
     broker: BrokerOrigin
     profile: CardProfile
+    listener_tls: TlsCredentials
+    broker_tls: TlsCredentials
     started: list[StartedSession] = field(default_factory=list)
 
     def start(self, request: EidRequest, use_psk: bool = True) -> tuple[StartedSession, str]:
@@ -155,4 +165,4 @@ def deploy(directory: Path, *, cscas: Sequence[x509.Certificate] | None = None, 
     listener.start()
     broker.start()
     profile = pki.create_card_profile(test_pki, today=today)
-    return Deployment(directory, test_pki, terminal, service, listener, broker, profile)
+    return Deployment(directory, test_pki, terminal, service, listener, broker, profile, listener_tls, broker_tls)
