@@ -12,7 +12,7 @@ from eid.server.conversation import ConversationOver
 from eid.server.request import EidRequest, InvalidRequest
 from eid.server.result import EidResult
 from eid.server.session import STEP_TIMEOUT, EidSession, SessionStore, StaleSession
-from eid.server.states import StepContext
+from eid.server.states import StateFailed, StepContext
 from eid.server.terminal import EidTerminal
 from eid.server.tls import ChannelFacts
 
@@ -87,7 +87,16 @@ class EidService:
         found = self.store.find_by_reference(reference)
         if found is None:
             raise UnknownReference(reference)
-        return found.outcome(self.context.now())
+        now = self.context.now()
+        outcome = found.outcome(now)
+        if outcome is not None and not found.finished:  # abandoned: record it, so that it ends here for good
+            try:
+                self.store.update(found, found.advanced(StateFailed(outcome.message, paos.RESULT_MINOR_TIMEOUT, outcome),
+                                                        now))
+            except StaleSession:
+                return self.result(reference)
+            log.info("session %s abandoned by its client: %s", _short(found), outcome.message)
+        return outcome
 
     def session(self, session_identifier: str) -> EidSession | None:
         return self.store.get(session_identifier)

@@ -31,7 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar
 
-from eid import key_agreement, paos
+from eid import ec, key_agreement, paos
 from eid import terminal_authentication as ta
 from eid.apdu import ApduError, ResponseApdu
 from eid.auxiliary_data import AuxiliaryData
@@ -92,7 +92,8 @@ class EphemeralKey:
         return cls(parameter_id, pair.private, pair.public_bytes)
 
     def key_pair(self) -> key_agreement.KeyPair:
-        return key_agreement.from_private(by_standardized_id(self.parameter_id), self.private)
+        curve = by_standardized_id(self.parameter_id)
+        return key_agreement.KeyPair(curve, self.private, ec.decode_point(curve, self.public))
 
 
 @dataclass(frozen=True)

@@ -51,6 +51,7 @@ class BrokerOrigin(ThreadingHTTPServer):
 
     def __init__(self, credentials: TlsCredentials, directory: Path, eid_server_url: str) -> None:
         self.port = free_port()
+        self.credentials = credentials
         self.eid_server_url = eid_server_url
         self.refreshes: list[str] = []
         self.pages: dict[str, tuple[int, dict[str, str], bytes]] = {}
@@ -118,7 +119,7 @@ class Deployment:
     broker: BrokerOrigin
     profile: CardProfile
     listener_tls: TlsCredentials
-    broker_tls: TlsCredentials
+    owns_broker: bool = True
     started: list[StartedSession] = field(default_factory=list)
 
     def start(self, request: EidRequest, use_psk: bool = True) -> tuple[StartedSession, str]:
@@ -133,23 +134,31 @@ class Deployment:
         card.power_on()
         return card
 
+    @property
+    def broker_tls(self) -> TlsCredentials:
+        return self.broker.credentials
+
     def stop(self) -> None:
         self.listener.stop()
-        self.broker.stop()
+        if self.owns_broker:
+            self.broker.stop()
 
 
 def deploy(directory: Path, *, cscas: Sequence[x509.Certificate] | None = None, separate_signature: bool = False,
            store: MemorySessionStore | None = None, comm_certificates: Sequence[bytes] | None = None,
-           **pki_options) -> Deployment:
+           eid_port: int | None = None, broker: BrokerOrigin | None = None, **pki_options) -> Deployment:
     """Everything above, started. ``cscas`` replaces the PKI's own CSCA (e.g. AusweisApp's test CSCA);
     ``comm_certificates`` replaces the served TLS certificates in the description (for tests of the
-    clients' check — the server's own check is then skipped)."""
+    clients' check — the server's own check is then skipped). A ``broker`` made (and served) by the caller,
+    for ``eid_port``, is used instead of a new one."""
     today = now().date()
-    eid_port = free_port()
+    eid_port = eid_port or free_port()
     eid_url = f"https://127.0.0.1:{eid_port}"
-    listener_tls, broker_tls = create_self_signed(), create_self_signed()
-    broker = BrokerOrigin(broker_tls, directory / "broker-tls", eid_url)
-    served = [listener_tls.certificate_der, broker_tls.certificate_der]
+    listener_tls = create_self_signed()
+    owns_broker = broker is None
+    if broker is None:
+        broker = BrokerOrigin(create_self_signed(), directory / "broker-tls", eid_url)
+    served = [listener_tls.certificate_der, broker.credentials.certificate_der]
     test_pki = pki.create_test_pki(today=today, subject_url=broker.url,
                                    comm_certificates=served if comm_certificates is None else comm_certificates,
                                    **pki_options)
@@ -163,6 +172,7 @@ def deploy(directory: Path, *, cscas: Sequence[x509.Certificate] | None = None, 
                          rng=os.urandom, separate_signature=separate_signature)
     listener = EidListener(service, ("127.0.0.1", eid_port), *listener_tls.write(directory / "eid-tls"))
     listener.start()
-    broker.start()
+    if owns_broker:
+        broker.start()
     profile = pki.create_card_profile(test_pki, today=today)
-    return Deployment(directory, test_pki, terminal, service, listener, broker, profile, listener_tls, broker_tls)
+    return Deployment(directory, test_pki, terminal, service, listener, broker, profile, listener_tls, owns_broker)

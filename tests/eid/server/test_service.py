@@ -248,6 +248,10 @@ def test_result_of_a_client_that_disappeared_after_start_paos(service, clock):
     result = service.result(started.reference)
     assert result.failure is Failure.TIMEOUT and "after StartPAOS" in result.message
     assert service.psk_for(session_identifier) is None  # and it cannot come back
+    clock.now += datetime.timedelta(minutes=1)
+    assert service.result(started.reference) == result  # recorded once, not made up anew
+    ended = service.session(session_identifier)
+    assert ended.finished and ended.state.result_minor == paos.RESULT_MINOR_TIMEOUT
 
 
 def test_token_download_starts_the_step_clock(service, clock):
