@@ -36,7 +36,7 @@ from eid import terminal_authentication as ta
 from eid.apdu import ApduError, ResponseApdu
 from eid.auxiliary_data import AuxiliaryData
 from eid.card_security import CardSecurity
-from eid.chat import AccessRight, Chat, ChatError
+from eid.chat import AccessRight, Chat
 from eid.chip_authentication import ChipAuthentication, TokenMismatch
 from eid.domain_parameters import by_standardized_id
 from eid.errors import EidError
@@ -263,7 +263,7 @@ class StateEac1:
         if output.certificate_holder_authorization_template is not None:
             try:
                 chat = Chat.parse(output.certificate_holder_authorization_template)
-            except ChatError as error:
+            except EidError as error:
                 return fail(f"EAC1OutputType CHAT: {error}", paos.RESULT_MINOR_PARAMETER_ERROR, context,
                             Failure.CLIENT_ERROR)
             requested, required = Chat.parse(self.requested_chat), Chat.parse(self.required_chat)

@@ -5,6 +5,8 @@ import ipaddress
 from dataclasses import replace
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
@@ -15,9 +17,13 @@ from eid.client.checks import (
     BadTerminalCertificates, CertificateNotListed, CheckFailed, HostMismatch, NotHttps, NotSameOrigin, WeakTlsKey,
     check_eac1, check_server_certificate, origin, require_https, same_origin,
 )
-from eid.paos import Eac1Input
+from eid.client.citizen import PreparedCitizen
+from eid.client.states import AwaitEac1, ClientContext
+from eid.paos import ConnectionHandle, DidAuthenticate, DidAuthenticateResponse, Eac1Input
+from eid.terminal import CardSession
 from eid.server.certificate import create_self_signed
 from tests.support import eid_world
+from tests.support.properties import corrupt
 
 TODAY = eid_world.TODAY
 
@@ -117,3 +123,21 @@ def test_server_certificates_name_the_host_and_have_strong_keys(tls):
     small = self_signed(ec.generate_private_key(ec.SECP192R1()), [x509.DNSName("x.example")])
     with pytest.raises(WeakTlsKey, match="192 bits"):
         check_server_certificate(small, "x.example")
+
+
+@settings(max_examples=80, deadline=None)
+@given(certificates=st.lists(st.binary(max_size=60), max_size=3), description=st.binary(max_size=60),
+       chat=st.none() | st.binary(max_size=20), aux=st.none() | st.binary(max_size=30), position=st.integers(0, 500),
+       value=st.integers(0, 255))
+def test_any_eac1_input_is_answered_with_an_error_not_an_exception(certificates, description, chat, aux, position, value):
+    """A hostile eID-Server: whatever EAC1InputType says, the client answers with an error result."""
+    p = eid_world.shared_pki()
+    corrupted = corrupt(p.terminal.encode(), position, value)
+    for request in (Eac1Input(tuple(certificates), description, chat, None, aux),
+                    Eac1Input((p.dv.encode(), corrupted), p.certificate_description, chat, None, aux)):
+        citizen = PreparedCitizen.with_passwords([])
+        context = ClientContext(open_card=lambda: CardSession(eid_world.card()), citizen=citizen, rng=eid_world.rng,
+                                tc_token_url="https://localhost:8443/t")
+        step = AwaitEac1().receive(DidAuthenticate(ConnectionHandle(slot_handle=b"\x00"), request), context)
+        assert isinstance(step.reply, DidAuthenticateResponse)
+        assert not step.reply.result.ok  # (an intact request ends at the PIN: none is given)

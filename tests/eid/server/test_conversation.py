@@ -5,6 +5,8 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from cardreader.errors import NoCard
@@ -14,7 +16,7 @@ from eid.auxiliary_data import AuxiliaryData
 from eid.chat import AccessRight, Chat, Role
 from eid.data_groups import PartialDate
 from eid.paos import (
-    DidAuthenticate, DidAuthenticateResponse, Eac1Input, Eac2Input, Eac2Output, EacAdditionalInput, PaosEnvelope,
+    DidAuthenticate, DidAuthenticateResponse, Eac1Input, Eac1Output, Eac2Input, Eac2Output, EacAdditionalInput, PaosEnvelope,
     Result, StartPaosResponse, TransmitResponse,
 )
 from eid.server import conversation
@@ -31,6 +33,7 @@ from tests.eid.server.common import (
     REQUEST, Clock, converse, eac1_output, new_session, start_paos, terminal,
 )
 from tests.support import eid_world
+from tests.support.properties import corrupt
 
 VECTORS = Path(__file__).resolve().parents[2] / "vectors" / "paos"
 
@@ -465,3 +468,50 @@ def test_a_sector_key_the_terminal_certificate_does_not_name_gets_no_pseudonym(c
     result = converse(replace(context, terminal=terminal(sector=other))).session.state.result
     assert result.ok and result.pseudonym is None and result.given_names == "ERIKA"
     assert "RestrictedIdentification" in result.message and "6982" in result.message
+
+
+# --- hostile clients ---------------------------------------------------------------------------------------
+
+
+def _stepped_session(context, separate: bool = False):
+    """A session waiting for EAC2OutputType, and one waiting for TransmitResponse (from a real run)."""
+    sessions = converse(replace(context, separate_signature=separate)).sessions
+    eac2 = next(s for s in sessions if isinstance(s.state, StateEac2))
+    transmit = next(s for s in sessions if isinstance(s.state, StateTransmit))
+    return eac2, transmit
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(card_access=st.binary(max_size=300), id_picc=st.binary(max_size=40), chat=st.none() | st.binary(max_size=30),
+       position=st.integers(0, 400), value=st.integers(0, 255))
+def test_any_eac1_output_ends_in_a_reply(context, card_access, id_picc, chat, position, value):
+    after, reply = started(context)
+    real = eid_world.profile().card_access
+    for access in (card_access, corrupt(real, position, value)):
+        output = Eac1Output(access, id_picc, b"\xc0" * 8, chat, ("DETESTeID00005",))
+        done, final = conversation.step(after, answer(reply, DidAuthenticateResponse(Result(), output)), context)
+        assert isinstance(final.message, (DidAuthenticate, StartPaosResponse))
+        assert isinstance(done.state, (StateEac2, StateFailed))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(position=st.integers(0, 3000), value=st.integers(0, 255), token=st.binary(max_size=12),
+       nonce=st.binary(max_size=12))
+def test_any_eac2_output_ends_in_a_reply(context, position, value, token, nonce):
+    eac2, _ = _stepped_session(context)
+    security = corrupt(eid_world.profile().card_security, position, value)
+    for output in (Eac2Output(security, token, nonce), Eac2Output(security, b"\x01" * 8, b"\x02" * 8)):
+        envelope = PaosEnvelope(DidAuthenticateResponse(Result(), output), "urn:uuid:x", eac2.last_message_id)
+        done, final = conversation.step(eac2, envelope, context)
+        assert isinstance(done.state, (StateFailed, StateTransmit)) and final.message is not None
+        assert not (isinstance(done.state, StateTransmit) and security != eid_world.profile().card_security)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(outputs=st.lists(st.binary(max_size=80), max_size=12))
+def test_any_transmit_response_ends_the_session_without_data(context, outputs):
+    _, transmit = _stepped_session(context)
+    envelope = PaosEnvelope(TransmitResponse(Result(), tuple(outputs)), "urn:uuid:x", transmit.last_message_id)
+    done, final = conversation.step(transmit, envelope, context)
+    assert isinstance(final.message, StartPaosResponse)
+    assert done.finished and done.state.result.contents == {} and done.state.result.pseudonym is None
