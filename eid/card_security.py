@@ -174,6 +174,7 @@ class CardSecurity:
                 raise CardSecurityError(f"expected one SignerInfo, found {len(signer_infos)}")
             signer = signer_infos[0]
             certificate = _signer_certificate(signed, signer)
+            x509.load_der_x509_certificate(certificate)  # what asn1crypto let through, cryptography must read too
             attributes = signer["signed_attrs"]
             if not attributes.contents:
                 raise CardSecurityError("SignerInfo without signed attributes")

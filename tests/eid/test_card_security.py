@@ -1,5 +1,6 @@
 import dataclasses
 import datetime
+import functools
 
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -16,7 +17,7 @@ from eid.card_security import (
     certificate_public_key,
     verify_certificate_signature,
 )
-from eid.pki import create_test_pki
+from eid.pki import create_card_profile, create_test_pki
 from eid.security_infos import PaceInfo, encode_security_infos
 from tests.support.properties import corrupt, result_or_our_error
 from tests.support.vectors import hex_value
@@ -108,6 +109,20 @@ def test_any_bytes_parse_or_raise_our_error(data):
 def test_corrupted_card_security_parses_or_raises_our_error(position, value):
     raw = corrupt(hex_value(SIM, "ef_card_security"), position, value)
     result_or_our_error(lambda data: CardSecurity.parse(data).verify_signature(), raw)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.integers(min_value=0), st.integers(min_value=0, max_value=255))
+def test_a_corrupted_document_signer_certificate_is_our_error(position, value):
+    """asn1crypto may accept a certificate that cryptography cannot load: parse must refuse it then."""
+    raw = _own_card_security()
+    start = raw.find(b"\x30\x82", raw.find(b"\xa0\x82", 40))  # SignedData.certificates → the certificate
+    result_or_our_error(lambda data: CardSecurity.parse(data).document_signer, corrupt(raw, start + position % 600, value))
+
+
+@functools.cache
+def _own_card_security() -> bytes:
+    return create_card_profile(create_test_pki(today=TODAY), today=TODAY).card_security
 
 
 def test_certificate_public_key_of_garbage():
