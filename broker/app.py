@@ -25,8 +25,9 @@ from broker.methods.password import PasswordMethod
 from broker.metrics import Metrics
 from broker.passwords import Argon2Parameters, PasswordHasher, PasswordPolicy
 from broker.sessions import DatabaseSessionInterface
+from broker.step_up import step_up_service
 from broker.throttle import DeviceCookies, ThrottlePolicy
-from broker.views import account, login, mailbox, operations, registration, reset, start
+from broker.views import account, login, mailbox, operations, registration, reset, start, step_up
 
 MAX_CONTENT_LENGTH = 64 * 1024
 logger = logging.getLogger("broker.http")
@@ -146,6 +147,8 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
         metrics=Metrics(),
         clock=clock or utc_now,
     )
+    services = app.extensions[EXTENSION]
+    services.eid = step_up_service(settings, services.database, services.now)
     app.session_interface = DatabaseSessionInterface()
     app.before_request(_start_request)  # first: refuses invalid UTF-8 before anything reads the form
     CSRFProtect(app)
@@ -160,7 +163,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
     app.register_error_handler(HTTPException, _error_page)
     app.register_error_handler(Exception, _internal_error)
 
-    for blueprint in (start.bp, registration.bp, login.bp, account.bp, reset.bp, operations.bp):
+    for blueprint in (start.bp, registration.bp, login.bp, account.bp, reset.bp, operations.bp, step_up.bp):
         app.register_blueprint(blueprint)
     if settings.demo_mailbox_dir:
         app.register_blueprint(mailbox.bp)

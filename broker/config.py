@@ -81,6 +81,22 @@ class Settings:
     log_level: str = "INFO"
     # Demo only: directory whose .eml files the /demo/mailbox page lists.
     demo_mailbox_dir: str = ""
+    # The eID step-up (broker/step_up.py). It needs HTTPS: eID clients accept only https tcTokenURLs.
+    eid_enabled: bool = True
+    # Terminal PKI directory as `eid-broker pki create-test` writes it; empty: the demo terminal made from
+    # the shipped test PKI in <data dir>/eid-terminal (broker/eid_terminal.py). Never for production.
+    eid_terminal_dir: str = ""
+    # The eID-Server's own TLS listener (TC token and PAOS). Empty host: the broker's; port 0: a free port
+    # chosen at start. `serve` runs it in gunicorn's master process: one listener for all workers.
+    eid_host: str = ""
+    eid_port: int = 0
+    # https origin of that listener as eID clients reach it; empty: derived by `serve` from host and port.
+    eid_public_url: str = ""
+    # TLS-PSK for the PAOS channel (the TC token carries the PSK); off: the client resumes the TLS session
+    # of the TC-token download, which lives in the listener's process.
+    eid_psk: bool = True
+    # Where the step-up page sends the browser: the local eID client (AusweisApp, or `eid-broker eid-client`).
+    eid_client_url: str = "http://127.0.0.1:24727/eID-Client"
 
     @property
     def sqlite_default_url(self) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from datetime import UTC, datetime
 
 from flask import Flask, current_app, g
@@ -16,6 +17,9 @@ from broker.methods.password import PasswordMethod
 from broker.metrics import Metrics
 from broker.passwords import PasswordHasher, PasswordPolicy
 from broker.throttle import DeviceCookies
+
+if TYPE_CHECKING:
+    from broker.step_up import StepUpService
 
 EXTENSION = "eid_broker"
 
@@ -35,6 +39,8 @@ class Broker:
     mailer: Mailer
     metrics: Metrics
     clock: Callable[[], datetime] = utc_now
+    eid: StepUpService | None = None
+    """The eID step-up (None: the eID function is off, or the broker serves plain HTTP)."""
 
     def now(self) -> datetime:
         return self.clock()

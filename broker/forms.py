@@ -80,6 +80,19 @@ class RegistrationForm(FlaskForm):
     password_repeat = _repeat_password()
 
 
+class EidRegistrationForm(RegistrationForm):
+    """An account created from the eID (the data read from the card are shown beside it)."""
+
+    consent = BooleanField(_l("Store the data read from my ID card in my account."),
+                           validators=[DataRequired(_l("Please agree that the data from your ID card are stored."))])
+
+
+class PasswordConfirmForm(FlaskForm):
+    """Confirming something with the current password (linking a new ID card)."""
+
+    current_password = _current_password()
+
+
 class LoginForm(FlaskForm):
     username = StringField(_l("Username"), filters=[_strip], validators=[
         DataRequired(_l("Please enter your username.")),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, MetaData, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Integer, LargeBinary, MetaData, String, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from broker.assurance import AuthenticationEvent, Level
@@ -115,3 +115,55 @@ class LoginThrottle(Base):
     key: Mapped[str] = mapped_column(String(96))
     failures: Mapped[int] = mapped_column(Integer, default=0)
     last_failure_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class EidServerSession(Base):
+    """The eID-Server's state of one eID authentication (eid.server.session.EidSession), for any worker.
+
+    ``sealed`` is the session's JSON encrypted with the broker's eID store key (AES-GCM; it holds the PSK,
+    the ephemeral Chip Authentication key and the secure-messaging keys); the two references are stored
+    as SHA-256 hashes. See broker/eid_store.py.
+    """
+
+    __tablename__ = "eid_server_session"
+
+    session_identifier: Mapped[str] = mapped_column(String(64), primary_key=True)
+    token_reference_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    reference_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    version: Mapped[int] = mapped_column(Integer)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class EidLink(Base):
+    """An account's ID card: the card's Restricted Identification pseudonym for the broker's sector.
+
+    One card per account and one account per card. A renewed card has a new pseudonym; the citizen links
+    it again (password and the new card). ``sector`` names the terminal sector the pseudonym belongs to
+    (SHA-256 of the sector public key), so pseudonyms of another sector never match.
+    """
+
+    __tablename__ = "eid_link"
+    __table_args__ = (UniqueConstraint("sector", "pseudonym"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id", ondelete="CASCADE"), unique=True)
+    sector: Mapped[str] = mapped_column(String(64))
+    pseudonym: Mapped[str] = mapped_column(String(256))
+    linked_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_used_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class AccountAttribute(Base):
+    """A citizen attribute with its provenance (broker/attributes.py); one row per name and source."""
+
+    __tablename__ = "account_attribute"
+    __table_args__ = (UniqueConstraint("account_id", "name", "source"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    value: Mapped[str] = mapped_column(String(512))
+    source: Mapped[str] = mapped_column(String(16))
+    level: Mapped[int | None] = mapped_column(Integer)
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import shutil
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +82,20 @@ def prepare(data_dir: Path, host: str, port: int, http: bool, **overrides: Any) 
         upgrade(engine)
     finally:
         engine.dispose()
+    return prepare_eid(settings, host)
+
+
+def prepare_eid(settings: Settings, host: str) -> Settings:
+    """The eID listener's address and origin fixed (before gunicorn forks its workers), and the terminal
+    checked — for the demo terminal: made for this origin and TLS certificate."""
+    from broker import eid_server
+
+    if not (settings.eid_enabled and not settings.insecure_http):
+        return settings
+    eid_host, eid_port = eid_server.listener_address(settings, host)
+    settings = dataclasses.replace(settings, eid_host=eid_host, eid_port=eid_port,
+                                   eid_public_url=settings.eid_public_url or eid_server.listener_url(eid_host, eid_port))
+    eid_server.terminal(settings, datetime.now(UTC).date())
     return settings
 
 
@@ -103,7 +118,18 @@ def run(settings: Settings, host: str, port: int, workers: int, threads: int) ->
     if not settings.insecure_http:
         files = ensure_certificate(settings.data_dir)
         options.update(certfile=str(files.certificate), keyfile=str(files.key))
-    BrokerServer(settings, options).run()
+    listener = None
+    from broker import eid_server
+
+    if eid_server.available(settings):
+        # One listener process for all workers (the no-PSK mode needs its one TLS session cache); they share
+        # the eID sessions through the database.
+        listener = eid_server.spawn_listener(settings)
+    try:
+        BrokerServer(settings, options).run()
+    finally:
+        if listener is not None:
+            eid_server.stop_listener(listener)
 
 
 @click.command()
@@ -117,4 +143,6 @@ def serve(data_dir: Path, host: str, port: int, http: bool, workers: int, thread
     """Serve the broker (HTTPS with a self-signed certificate in the data directory)."""
     settings = prepare(data_dir, host, port, http)
     click.echo(f"eid-broker listening on {settings.public_url}/", err=True)
+    if settings.eid_public_url:
+        click.echo(f"eID-Server (TC token, PAOS) listening on {settings.eid_public_url}/", err=True)
     run(settings, host, port, workers, threads)

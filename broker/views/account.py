@@ -11,18 +11,26 @@ from sqlalchemy import select
 
 from broker.accounts import WrongPassword, change_password, delete_account, end_sessions
 from broker.assurance import Level
-from broker.attributes import account_attributes
+from broker.attributes import Source, account_attributes
 from broker.context import broker, db
 from broker.forms import ChangePasswordForm, ConfirmForm, DeleteAccountForm
 from broker.logs import log
 from broker.models import Account, AuthEventRecord, WebSession
 from broker.passwords import PasswordRejected
 from broker.sessions import account_sessions, end_session, session_level
+from broker.step_up import linked_card
 from broker.views import current_account, login_required, password_message, server_session
+from broker.views.step_up import ATTRIBUTE_NAMES
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 logger = logging.getLogger("broker.accounts")
 HISTORY_LENGTH = 20
+
+
+def eid_attribute_rows(attributes):
+    """The attributes read from the ID card, as (label, value, read at) in the page's order."""
+    return [(ATTRIBUTE_NAMES[name], attributes[name].value, attributes[name].verified_at)
+            for name in ATTRIBUTE_NAMES if name in attributes and attributes[name].source is Source.EID]
 
 
 def _account() -> Account:
@@ -43,7 +51,10 @@ def overview():
     return render_template(
         "account.html",
         account=account,
-        attributes=account_attributes(account),
+        attributes=account_attributes(account, db()),
+        eid_attributes=eid_attribute_rows(account_attributes(account, db())),
+        eid_available=services.eid is not None,
+        card_linked=linked_card(db(), account.id) is not None,
         level=session_level(db(), server_session(), now, services.settings),
         history=[(record, Level(record.level)) for record in history],
         sessions=account_sessions(db(), account.id, now, services.settings),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template
 
+from broker.context import broker
 from broker.views import current_account
 
 bp = Blueprint("start", __name__)
@@ -11,4 +12,4 @@ bp = Blueprint("start", __name__)
 
 @bp.route("/")
 def index():
-    return render_template("start.html", account=current_account())
+    return render_template("start.html", account=current_account(), eid_available=broker().eid is not None)

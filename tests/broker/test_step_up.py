@@ -1,0 +1,156 @@
+"""The eID step-up through the broker's pages, with the real eID listener and our eID client in-process.
+
+Each test logs in with the password (Flask test client as the browser), starts the step-up on the account
+page, lets our eID client follow the page's link with a virtual card, and opens the RefreshAddress the
+client sends the browser to — in the same browser session, or another one."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from broker.accounts import create_account
+from broker.assurance import Level
+from broker.context import broker_of
+from broker.models import AccountAttribute, AuthEventRecord, EidLink, WebSession
+from broker.sessions import session_level
+from cardreader.virtual import VirtualCard
+from eid import pki
+from eid.client.authentication import Outcome
+from tests.broker.conftest import Client, text
+from tests.broker.helpers import PASSWORD, login
+from tests.broker.step_up_world import EidBroker, erika, local, run_client, start
+from tests.support.smtp import Mailbox
+
+
+@pytest.fixture
+def eid_broker(tmp_path: Path, database_url: str, mailbox: Mailbox) -> Iterator[EidBroker]:
+    world = start(tmp_path / "data", database_url, mailbox.port)
+    try:
+        yield world
+    finally:
+        world.stop()
+
+
+def citizen(world: EidBroker, mailbox: Mailbox, username: str = "erika", address: str = "192.0.2.10") -> Client:
+    """A browser logged in with the password to a new account ``username``."""
+    services = broker_of(world.app)
+    with services.database.session() as db:
+        create_account(db, services.hasher, services.policy, username=username, email=f"{username}@example.de",
+                       password=PASSWORD, now=services.now(), email_verified=True)
+        db.commit()
+    client = world.client(address)
+    assert login(client, username).status_code == 303
+    return client
+
+
+def step_up_page(client: Client) -> str:
+    form = client.submit("/account", {}, action="/eid/step-up")
+    assert form.status_code == 303 and form.headers["Location"] == "/eid/step-up"
+    page = client.get("/eid/step-up")
+    assert page.status_code == 200
+    return text(page)
+
+
+def level(world: EidBroker, client: Client) -> Level | None:
+    """The level of the session behind the client's cookie, as the account page computes it."""
+    page = text(client.get("/account"))
+    for candidate in (Level.HIGH, Level.SUBSTANTIAL, Level.LOW):
+        label = {"high": "hoch", "substantial": "substantiell", "low": "niedrig"}[candidate.label]
+        if f"<dt>Aktuelles Vertrauensniveau</dt><dd>{label}</dd>" in page:
+            return candidate
+    return None
+
+
+def count(world: EidBroker, model) -> int:
+    with broker_of(world.app).database.session() as db:
+        return db.scalar(select(func.count()).select_from(model))
+
+
+def test_step_up_raises_the_session_to_high_and_stores_the_card_data(eid_broker, mailbox):
+    client = citizen(eid_broker, mailbox)
+    cookie_before = client.flask.get_cookie("__Host-eid-broker-session").value
+    page = step_up_page(client)
+    assert "Ihr Bürgerkonto auf dieser Seite fragt an." in page
+    assert "Geburtsdatum" in page and "Pseudonym" in page
+
+    outcome = run_client(page)
+    assert outcome.ok, outcome
+    assert outcome.location.startswith(f"{eid_broker.url}/eid/refresh?ref=")
+    back = client.get(local(outcome.location))
+    assert back.status_code == 303 and back.headers["Location"] == "/account"
+    assert client.flask.get_cookie("__Host-eid-broker-session").value != cookie_before  # a new session id
+
+    account = text(client.get("/account"))
+    assert "<dt>Aktuelles Vertrauensniveau</dt><dd>hoch</dd>" in account
+    assert "<dt>Vornamen</dt><dd>ERIKA</dd>" in account
+    assert "<dt>Familienname</dt><dd>MUSTERMANN</dd>" in account
+    assert "<dt>Geburtsdatum</dt><dd>1984-08-12</dd>" in account
+    assert "Ihr Konto ist mit Ihrem Personalausweis verknüpft." in account
+    with broker_of(eid_broker.app).database.session() as db:
+        event = db.scalars(select(AuthEventRecord).order_by(AuthEventRecord.id.desc())).first()
+        assert (event.method, event.level, event.amr) == ("eid", int(Level.HIGH), ["hwk", "sc", "pin", "mfa"])
+        rows = {row.name: row for row in db.scalars(select(AccountAttribute))}
+        assert rows["given_names"].value == "ERIKA" and rows["given_names"].source == "eid"
+        assert rows["given_names"].level == int(Level.HIGH) and rows["given_names"].verified_at is not None
+        assert rows["address_locality"].value == "KÖLN"
+        link = db.scalars(select(EidLink)).one()
+        assert rows["pseudonym"].value == link.pseudonym and len(link.pseudonym) >= 64
+
+    # The RefreshAddress is single use: opening it again changes nothing.
+    again = client.get(local(outcome.location))
+    assert again.status_code == 403
+
+
+def test_a_refresh_address_opened_in_another_browser_is_refused(eid_broker, mailbox):
+    victim = citizen(eid_broker, mailbox, "erika")
+    attacker = citizen(eid_broker, mailbox, "mallory", "198.51.100.7")
+    outcome = run_client(step_up_page(attacker))
+    assert outcome.ok
+    refused = victim.get(local(outcome.location))
+    assert refused.status_code == 403
+    assert "in einem anderen Browser" in text(refused)
+    assert level(eid_broker, victim) is Level.LOW and level(eid_broker, attacker) is Level.LOW
+    assert count(eid_broker, EidLink) == 0 and count(eid_broker, AccountAttribute) == 0
+    # The browser that started it still can.
+    assert attacker.get(local(outcome.location)).status_code == 303
+    assert level(eid_broker, attacker) is Level.HIGH and level(eid_broker, victim) is Level.LOW
+
+
+def test_a_wrong_pin_says_how_many_tries_are_left(eid_broker, mailbox):
+    client = citizen(eid_broker, mailbox)
+    card = VirtualCard(erika())
+    outcome = run_client(step_up_page(client), card, pins=("111111",))
+    assert not outcome.ok
+    page = client.get(local(outcome.location))
+    assert page.status_code == 200
+    assert "Die PIN war falsch. Sie haben noch 2 Versuche." in text(page)
+    assert level(eid_broker, client) is Level.LOW
+    # Again with the right PIN (the same card, one try used): level high.
+    outcome = run_client(step_up_page(client), card)
+    assert client.get(local(outcome.location)).status_code == 303
+    assert level(eid_broker, client) is Level.HIGH
+
+
+def test_cancelled_in_the_eid_client(eid_broker, mailbox):
+    client = citizen(eid_broker, mailbox)
+    outcome = run_client(step_up_page(client), cancel=True)
+    page = client.get(local(outcome.location))
+    assert "abgebrochen" in text(page)
+    assert level(eid_broker, client) is Level.LOW and count(eid_broker, AccountAttribute) == 0
+
+
+def test_a_forged_card_fails_passive_authentication(eid_broker, mailbox):
+    client = citizen(eid_broker, mailbox)
+    # A card whose EF.CardSecurity is signed under another CSCA, trusting the real CVCA (so TA works).
+    other = pki.create_test_pki(today=erika().current_date)
+    forged = dataclasses.replace(pki.create_card_profile(other, today=erika().current_date),
+                                 trust_points=erika().trust_points)
+    outcome = run_client(step_up_page(client), VirtualCard(forged))
+    page = client.get(local(outcome.location))
+    assert "nicht als echter, gültiger deutscher Personalausweis" in text(page)
+    assert level(eid_broker, client) is Level.LOW and count(eid_broker, EidLink) == 0
