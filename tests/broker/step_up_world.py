@@ -16,9 +16,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from html import unescape
+from types import SimpleNamespace
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from flask import Flask
 from werkzeug.serving import BaseWSGIServer, make_server
 
@@ -30,7 +33,9 @@ from broker.db import Database, make_engine, upgrade
 from broker.eid_terminal import SHIPPED_CARD
 from broker.eid_server import start_listener, tls_files
 from cardreader.virtual import VirtualCard
+from eid import pki
 from eid.card_profile import CardProfile, load
+from eid.cvc import CvCertificate
 from eid.client.authentication import Outcome, authenticate
 from eid.client.citizen import PreparedCitizen
 from eid.server.listener import EidListener
@@ -73,7 +78,9 @@ class EidBroker:
         broker_of(self.app).database.dispose()
 
 
-def start(data_dir: Path, database_url: str, smtp_port: int, **overrides: object) -> EidBroker:
+def start(data_dir: Path, database_url: str, smtp_port: int, clock: Callable[[], datetime] | None = None,
+          **overrides: object) -> EidBroker:
+    """The broker (its pages on ``clock``, default the real one) and the eID listener (real time)."""
     port = free_port()
     settings = load_settings(data_dir, environ={}, database_url=database_url, smtp_host="127.0.0.1",
                              smtp_port=smtp_port, public_url=f"https://127.0.0.1:{port}", **overrides)
@@ -81,7 +88,7 @@ def start(data_dir: Path, database_url: str, smtp_port: int, **overrides: object
     upgrade(engine)
     engine.dispose()
     settings = prepare_eid(settings, "127.0.0.1")
-    app = create_app(settings)
+    app = create_app(settings, clock=clock)
     certificate, key = tls_files(settings)
     server = make_server("127.0.0.1", port, app, threaded=True, ssl_context=(str(certificate), str(key)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -123,5 +130,14 @@ def local(url: str) -> str:
     return parts.path + ("?" + parts.query if parts.query else "")
 
 
-def replace_card(profile: CardProfile, **changes: object) -> CardProfile:
-    return dataclasses.replace(profile, **changes)
+def other_card(given_names: str, family_names: str) -> CardProfile:
+    """Another citizen's card under the shipped test PKI (own chip keys, so its own pseudonym); also a
+    renewed card of the same person."""
+    shipped = SHIPPED_CARD.parent / "erika-mustermann-pki"
+    issuer = SimpleNamespace(
+        document_signer=x509.load_pem_x509_certificate((shipped / "ds.pem").read_bytes()),
+        document_signer_key=serialization.load_pem_private_key((shipped / "ds.key").read_bytes(), None),
+        cvca=CvCertificate.parse((shipped / "cvca.cvcert").read_bytes()),
+    )
+    person = dataclasses.replace(pki.ERIKA_MUSTERMANN, given_names=given_names, family_names=family_names)
+    return pki.create_card_profile(issuer, today=erika().current_date, person=person)  # type: ignore[arg-type]

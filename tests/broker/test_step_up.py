@@ -7,7 +7,9 @@ client sends the browser to — in the same browser session, or another one."""
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -16,14 +18,13 @@ from sqlalchemy import func, select
 from broker.accounts import create_account
 from broker.assurance import Level
 from broker.context import broker_of
-from broker.models import AccountAttribute, AuthEventRecord, EidLink, WebSession
-from broker.sessions import session_level
+from broker.models import AccountAttribute, AuthEventRecord, EidLink
 from cardreader.virtual import VirtualCard
 from eid import pki
-from eid.client.authentication import Outcome
+from eid.client.authentication import authenticate
 from tests.broker.conftest import Client, text
 from tests.broker.helpers import PASSWORD, login
-from tests.broker.step_up_world import EidBroker, erika, local, run_client, start
+from tests.broker.step_up_world import EidBroker, erika, local, other_card, run_client, start, tc_token_url
 from tests.support.smtp import Mailbox
 
 
@@ -154,3 +155,139 @@ def test_a_forged_card_fails_passive_authentication(eid_broker, mailbox):
     page = client.get(local(outcome.location))
     assert "nicht als echter, gültiger deutscher Personalausweis" in text(page)
     assert level(eid_broker, client) is Level.LOW and count(eid_broker, EidLink) == 0
+
+
+def test_a_card_linked_to_another_account_is_refused(eid_broker, mailbox):
+    first = citizen(eid_broker, mailbox, "erika")
+    assert first.get(local(run_client(step_up_page(first)).location)).status_code == 303
+    second = citizen(eid_broker, mailbox, "max", "198.51.100.7")
+    page = second.get(local(run_client(step_up_page(second)).location))
+    assert "bereits mit einem anderen Bürgerkonto verknüpft" in text(page)
+    assert level(eid_broker, second) is Level.LOW
+    assert count(eid_broker, EidLink) == 1
+
+
+def test_a_renewed_card_is_linked_again_with_the_password(eid_broker, mailbox):
+    client = citizen(eid_broker, mailbox)
+    assert client.get(local(run_client(step_up_page(client)).location)).status_code == 303
+    with broker_of(eid_broker.app).database.session() as db:
+        old = db.scalars(select(EidLink)).one().pseudonym
+    renewed = VirtualCard(other_card("ERIKA", "MUSTERMANN"))
+    back = client.get(local(run_client(step_up_page(client), renewed).location))
+    assert back.status_code == 303 and back.headers["Location"] == "/eid/relink"
+    page = client.get("/eid/relink")
+    assert "Ihr Konto ist mit einem anderen Personalausweis verknüpft" in text(page)
+    wrong = client.submit("/eid/relink", {"current_password": "not the password"})
+    assert wrong.status_code == 400 and "Das aktuelle Passwort ist falsch." in text(wrong)
+    with broker_of(eid_broker.app).database.session() as db:
+        assert db.scalars(select(EidLink)).one().pseudonym == old
+    done = client.submit("/eid/relink", {"current_password": PASSWORD})
+    assert done.status_code == 303 and done.headers["Location"] == "/account"
+    with broker_of(eid_broker.app).database.session() as db:
+        new = db.scalars(select(EidLink)).one().pseudonym
+    assert new != old
+    assert level(eid_broker, client) is Level.HIGH
+    assert client.get("/eid/relink").status_code == 410  # used
+
+
+def test_eid_first_registration_and_then_login_with_the_card(eid_broker, mailbox):
+    anonymous = eid_broker.client()
+    start_page = text(anonymous.get("/"))
+    assert "Mit dem Personalausweis anmelden oder ein Konto anlegen" in start_page
+    assert anonymous.submit("/", {}, action="/eid/step-up").status_code == 303
+    page = text(anonymous.get("/eid/step-up"))
+    assert "Ihr Konto wird aus den Daten Ihres Personalausweises angelegt" in page
+    back = anonymous.get(local(run_client(page).location))
+    assert back.status_code == 303 and back.headers["Location"] == "/eid/register"
+    form = anonymous.get("/eid/register")
+    assert "<dt>Vornamen</dt><dd>ERIKA</dd>" in text(form) and "<dt>Geburtsdatum</dt><dd>1984-08-12</dd>" in text(form)
+    fields = {"username": "erika", "email": "erika@example.de", "password": PASSWORD, "password_repeat": PASSWORD}
+    refused = anonymous.submit("/eid/register", fields)
+    assert refused.status_code == 400 and "Bitte stimmen Sie zu" in text(refused)
+    assert count(eid_broker, EidLink) == 0
+    created = anonymous.submit("/eid/register", {**fields, "consent": "y"})
+    assert created.status_code == 303, text(created)
+    assert level(eid_broker, anonymous) is Level.HIGH
+    assert "<dt>Familienname</dt><dd>MUSTERMANN</dd>" in text(anonymous.get("/account"))
+    assert mailbox.wait_for("erika@example.de")
+    # Later, in a fresh browser: the card logs in to that account at level high.
+    other = eid_broker.client("198.51.100.7")
+    assert other.submit("/", {}, action="/eid/step-up").status_code == 303
+    back = other.get(local(run_client(text(other.get("/eid/step-up"))).location))
+    assert back.status_code == 303
+    assert level(eid_broker, other) is Level.HIGH and "erika" in text(other.get("/account"))
+
+
+def test_two_step_ups_at_once_for_different_citizens(eid_broker, mailbox):
+    erika_browser = citizen(eid_broker, mailbox, "erika")
+    max_browser = citizen(eid_broker, mailbox, "max", "198.51.100.7")
+    pages = [step_up_page(erika_browser), step_up_page(max_browser)]
+    cards = [VirtualCard(erika()), VirtualCard(other_card("MAX", "MUSTERMANN"))]
+    with ThreadPoolExecutor(2) as pool:
+        outcomes = list(pool.map(lambda pair: run_client(*pair), zip(pages, cards)))
+    assert all(o.ok for o in outcomes)
+    # Crossed over: each browser refuses the other's result, and nothing changes.
+    assert erika_browser.get(local(outcomes[1].location)).status_code == 403
+    assert erika_browser.get(local(outcomes[0].location)).status_code == 303
+    assert max_browser.get(local(outcomes[1].location)).status_code == 303
+    assert "<dt>Vornamen</dt><dd>ERIKA</dd>" in text(erika_browser.get("/account"))
+    assert "<dt>Vornamen</dt><dd>MAX</dd>" in text(max_browser.get("/account"))
+    assert count(eid_broker, EidLink) == 2
+
+
+class Vanished(Exception):
+    """The eID client's process died while the citizen was asked for consent."""
+
+
+class VanishingCitizen:
+    def consent(self, consent):
+        raise Vanished()
+
+    def password(self, prompt):
+        raise AssertionError("not asked")
+
+
+def test_a_client_that_disappears_midway_expires_and_the_citizen_sees_why(tmp_path, database_url, mailbox, clock):
+    world = start(tmp_path / "data", database_url, mailbox.port, clock=clock)
+    try:
+        client = citizen(world, mailbox)
+        page = step_up_page(client)
+        assert client.get("/eid/status").get_json()["progress"] == "waiting_for_client"
+        with pytest.raises(Vanished):
+            authenticate(tc_token_url(page), VanishingCitizen(), lambda: None, os.urandom)
+        status = client.get("/eid/status").get_json()
+        assert status == {"progress": "waiting_for_pin", "final": False,
+                          "text": "Bitte prüfen Sie die Anfrage in Ihrer eID-Software und geben Sie dort Ihre PIN ein."}
+        clock.advance(minutes=11)  # past the time the citizen has to consent and enter the PIN
+        status = client.get("/eid/status").get_json()
+        assert status["progress"] == "failed" and status["final"]
+        assert "nicht mehr geantwortet" in status["text"]
+        shown = text(client.get("/eid/step-up"))
+        assert "Ihre eID-Software hat nicht mehr geantwortet" in shown
+        assert level(world, client) is Level.LOW
+    finally:
+        world.stop()
+
+
+def test_no_psk_mode(tmp_path, database_url, mailbox):
+    world = start(tmp_path / "data", database_url, mailbox.port, eid_psk=False)
+    try:
+        client = citizen(world, mailbox)
+        outcome = run_client(step_up_page(client))
+        assert outcome.ok
+        assert client.get(local(outcome.location)).status_code == 303
+        assert level(world, client) is Level.HIGH
+    finally:
+        world.stop()
+
+
+def test_the_tc_token_url_redirects_to_the_listener_and_the_step_up_needs_https(eid_broker, mailbox, app_factory):
+    client = citizen(eid_broker, mailbox)
+    page = step_up_page(client)
+    token = tc_token_url(page).rsplit("/", 1)[1]
+    answer = client.get(f"/eid/tctoken/{token}")
+    assert answer.status_code == 303 and answer.headers["Location"] == f"{eid_broker.settings.eid_public_url}/tctoken/{token}"
+    assert client.get("/eid/tctoken/not-a-token").status_code == 404
+    plain = Client(app_factory(insecure_http=True))
+    assert plain.get("/eid/tctoken/" + token).status_code == 404
+    assert "Mit dem Personalausweis" not in text(plain.get("/"))
