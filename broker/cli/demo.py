@@ -1,13 +1,19 @@
 """``eid-broker demo``: the broker with everything it needs on this machine.
 
 Creates the data directory, upgrades the SQLite database, runs a local SMTP server (aiosmtpd) whose mails
-are printed here and listed at /demo/mailbox, creates a demo citizen and serves the broker.
+are printed here and listed at /demo/mailbox, creates a demo citizen and serves the broker. Over HTTPS it
+also runs the eID-Server listener (with the demo terminal of the shipped test PKI) and our own eID client
+on http://127.0.0.1:24727 with the virtual ID card of Erika Mustermann (``eid-broker eid-client
+--virtual-card``), which asks for the PIN in this terminal — so the step-up can be clicked through in a
+browser without a card reader.
 """
 
 from __future__ import annotations
 
 import re
 import socket
+import subprocess
+import sys
 import time
 from email import message_from_bytes, policy
 from datetime import UTC, datetime
@@ -46,6 +52,24 @@ class DemoMailbox:
         return "250 Message accepted for delivery"
 
 
+DEMO_CARD_PIN = "123456"
+
+
+def start_eid_client(port: int) -> subprocess.Popen[bytes] | None:
+    """Our eID client with the shipped virtual card, or None (with a note) if the port is taken."""
+    from broker.eid_terminal import SHIPPED_CARD
+
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            click.echo(f"  port {port} is taken (AusweisApp running?): the demo's own eID client is not started; "
+                       "your eID client there is used instead", err=True)
+            return None
+    return subprocess.Popen([str(Path(sys.executable).parent / "eid-broker"), "eid-client", "--port", str(port),
+                             "--virtual-card", str(SHIPPED_CARD)])
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -77,16 +101,21 @@ def ensure_demo_citizen(settings: Any) -> None:
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8443, show_default=True, type=click.IntRange(0, 65535))
-@click.option("--http", is_flag=True, help="Plain HTTP instead of HTTPS with the self-signed certificate.")
+@click.option("--http", is_flag=True, help="Plain HTTP instead of HTTPS with the self-signed certificate "
+                                           "(the eID step-up then is off: eID clients need HTTPS).")
+@click.option("--eid-client-port", default=24727, show_default=True, type=click.IntRange(1, 65535),
+              help="Port of the demo's eID client (the step-up page links http://127.0.0.1:PORT/eID-Client).")
 @click.pass_obj
-def demo(data_dir: Path, host: str, port: int, http: bool) -> None:
-    """Run the broker demo: SQLite, a local mail server, a demo citizen."""
+def demo(data_dir: Path, host: str, port: int, http: bool, eid_client_port: int) -> None:
+    """Run the broker demo: SQLite, a local mail server, a demo citizen, a virtual ID card."""
     mailbox_dir = data_dir / "mailbox"
     controller = Controller(DemoMailbox(mailbox_dir), hostname="127.0.0.1", port=free_port())
     controller.start()
+    eid_client = None
     try:
         settings = prepare(data_dir, host, port, http, smtp_host="127.0.0.1", smtp_port=controller.port,
-                           smtp_starttls=False, smtp_username="", demo_mailbox_dir=str(mailbox_dir))
+                           smtp_starttls=False, smtp_username="", demo_mailbox_dir=str(mailbox_dir),
+                           eid_client_url=f"http://127.0.0.1:{eid_client_port}/eID-Client")
         ensure_demo_citizen(settings)
         url = settings.public_url + "/"
         click.echo(f"eid-broker demo running at {url}")
@@ -94,6 +123,17 @@ def demo(data_dir: Path, host: str, port: int, http: bool) -> None:
         click.echo(f"  mails go to the demo mail server: {url}demo/mailbox (and are printed here)")
         if not http:
             click.echo("  the TLS certificate is self-signed: your browser will ask you to accept it")
+            click.echo(f"  eID step-up: \"My account\" → \"Confirm with the ID card\"; the demo's eID client on port "
+                       f"{eid_client_port} uses the virtual ID card of Erika Mustermann — enter its PIN "
+                       f"{DEMO_CARD_PIN} here in this terminal when asked")
+        else:
+            click.echo("  plain HTTP: the eID step-up is off (eID clients need HTTPS)")
+        sys.stdout.flush()
+        if not http:
+            eid_client = start_eid_client(eid_client_port)
         run(settings, host, port, workers=1, threads=4)
     finally:
+        if eid_client is not None:
+            eid_client.terminate()
+            eid_client.wait(timeout=10)
         controller.stop()

@@ -1,0 +1,216 @@
+"""The eID step-up as a citizen does it, end to end on real parts.
+
+Chromium logs in to ``eid-broker serve`` (gunicorn, HTTPS, its own eID listener process), opens the step-up
+page and follows its link to our eID client (``eid-broker eid-client --reader … --pin-stdin``), which reads
+the virtual ID card through pyscard → the private pcscd → the vpcd driver → VirtualCard, enters the PIN and
+sends the browser back to the RefreshAddress: the account page then shows level high and the name and date
+of birth read from the card. axe-core checks every step-up page. Negative cases: the RefreshAddress opened
+in another browser, a wrong PIN, a cancelled identification, a card whose passive authentication fails.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, Route, expect
+
+from cardreader.virtual import VirtualCard
+from eid import pki
+from tests.broker.step_up_world import erika
+from tests.support.broker import LiveBroker, start_broker, stop_broker
+from tests.support.browser import assert_accessible
+from tests.support.network import free_port, wait_for_port
+from tests.support.smtp import Mailbox
+
+pytestmark = [pytest.mark.browser, pytest.mark.pcscd, pytest.mark.smtp]
+
+EID_BROKER = Path(sys.executable).parent / "eid-broker"
+USERNAME, PASSWORD = "erika.m", "Eine Rose ist eine Rose 1913"
+CLIENT_TIMEOUT = 30.0
+
+
+@dataclasses.dataclass
+class EidClient:
+    port: int
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/eID-Client"
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+def stop_eid_client(client: EidClient) -> None:
+    if client.process.poll() is None:
+        client.process.terminate()
+        try:
+            client.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            client.process.kill()
+            client.process.wait()
+
+
+@pytest.fixture
+def eid_client_port() -> int:
+    return free_port()
+
+
+@pytest.fixture
+def broker_with_eid(tmp_path: Path, mailbox: Mailbox, eid_client_port: int) -> Iterator[LiveBroker]:
+    broker = start_broker(tmp_path / "broker", mailbox,
+                          extra_env={"EID_BROKER_EID_CLIENT_URL": f"http://127.0.0.1:{eid_client_port}/eID-Client"})
+    try:
+        subprocess.run([str(EID_BROKER), "--data-dir", str(broker.data_dir), "users", "add", "--username", USERNAME,
+                        "--email", "erika@example.de", "--password-stdin"], input=PASSWORD.encode(), check=True,
+                       capture_output=True, env={**os.environ, "DATABASE_URL": ""})
+        yield broker
+    finally:
+        stop_broker(broker)
+
+
+def eid_client_at(tmp_path: Path, port: int, reader: str, pins: str) -> EidClient:
+    """Start the eID client on the port the broker's step-up page links to."""
+    log_path = tmp_path / "eid-client.log"
+    process = subprocess.Popen([str(EID_BROKER), "eid-client", "--port", str(port), "--reader", reader, "--pin-stdin",
+                                "--wait", "5"], stdin=subprocess.PIPE, stdout=open(log_path, "wb"),
+                               stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    assert process.stdin is not None
+    process.stdin.write(pins.encode())
+    process.stdin.close()
+    wait_for_port(port, CLIENT_TIMEOUT, alive=lambda: process.poll() is None)
+    return EidClient(port, process, log_path)
+
+
+@pytest.fixture
+def eid_client(tmp_path: Path, eid_client_port: int, pcscd) -> Iterator[Callable[..., EidClient]]:
+    started: list[EidClient] = []
+
+    def start(pins: str = "123456\n") -> EidClient:
+        started.append(eid_client_at(tmp_path, eid_client_port, pcscd.reader_names[0], pins))
+        return started[-1]
+
+    yield start
+    for client in started:
+        stop_eid_client(client)
+
+
+def log_in(page: Page, broker: LiveBroker) -> None:
+    page.goto(broker.url + "/login")
+    page.get_by_label("Benutzername").fill(USERNAME)
+    page.get_by_label("Passwort").fill(PASSWORD)
+    page.get_by_role("button", name="Anmelden").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Mein Konto")
+    expect(page.locator("dl.profile").first).to_contain_text("niedrig")
+
+
+def open_step_up(page: Page) -> None:
+    page.get_by_role("button", name="Mit dem Personalausweis bestätigen").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Identität mit dem Personalausweis bestätigen")
+    expect(page.get_by_role("status").last).to_contain_text("Warten auf Ihre eID-Software")
+    assert_accessible(page)
+
+
+def follow_eid_link(page: Page) -> None:
+    with page.expect_navigation(timeout=60_000):
+        page.get_by_role("link", name="eID-Software öffnen und mit dem Personalausweis bestätigen").click()
+
+
+def test_password_login_then_step_up_with_the_card_through_pcscd(page: Page, broker_with_eid, eid_client, vpcd):
+    vpcd(VirtualCard(erika()))
+    client = eid_client()
+    log_in(page, broker_with_eid)
+    open_step_up(page)
+    follow_eid_link(page)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Mein Konto")
+    expect(page.get_by_role("status").first).to_contain_text("Vertrauensniveau „hoch“")
+    profile = page.locator("dl.profile").first
+    expect(profile).to_contain_text("hoch")
+    card_data = page.locator("#eid-data")
+    expect(card_data).to_contain_text("ERIKA")
+    expect(card_data).to_contain_text("MUSTERMANN")
+    expect(card_data).to_contain_text("1984-08-12")
+    expect(page.get_by_role("table", name="Ihre letzten Anmeldungen")).to_contain_text("Personalausweis")
+    assert_accessible(page)
+    assert "123456" not in client.log()
+
+
+def test_a_refresh_address_opened_in_another_browser(page: Page, chromium: Browser, broker_with_eid, eid_client, vpcd):
+    vpcd(VirtualCard(erika()))
+    eid_client()
+    log_in(page, broker_with_eid)
+    open_step_up(page)
+    captured: list[str] = []
+
+    def hold(route: Route) -> None:
+        """The eID client runs, but its redirect to the RefreshAddress is kept from this browser."""
+        answer = route.fetch(max_redirects=0, timeout=60_000)
+        captured.append(answer.headers["location"])
+        route.fulfill(status=204)
+
+    page.route("**/eID-Client?*", hold)
+    page.get_by_role("link", name="eID-Software öffnen und mit dem Personalausweis bestätigen").click()
+    for _ in range(600):
+        if captured:
+            break
+        page.wait_for_timeout(100)
+    assert captured and "/eid/refresh?ref=" in captured[0], captured
+    page.unroute("**/eID-Client?*")
+
+    other: BrowserContext = chromium.new_context(ignore_https_errors=True, locale="de-DE")
+    try:
+        intruder = other.new_page()  # another browser, logged in to the same account even
+        log_in(intruder, broker_with_eid)
+        intruder.goto(captured[0])
+        expect(intruder.get_by_role("alert")).to_contain_text("in einem anderen Browser")
+        assert_accessible(intruder)
+        intruder.goto(broker_with_eid.url + "/account")
+        expect(intruder.locator("dl.profile").first).to_contain_text("niedrig")
+    finally:
+        other.close()
+    page.goto(captured[0])  # the browser that started it
+    expect(page.locator("dl.profile").first).to_contain_text("hoch")
+
+
+def test_a_wrong_pin_shows_the_tries_left(page: Page, broker_with_eid, eid_client, vpcd):
+    vpcd(VirtualCard(erika()))
+    eid_client("111111\n")
+    log_in(page, broker_with_eid)
+    open_step_up(page)
+    follow_eid_link(page)
+    expect(page.get_by_role("alert")).to_contain_text("Die PIN war falsch. Sie haben noch 2 Versuche.")
+    assert_accessible(page)
+    page.goto(broker_with_eid.url + "/account")
+    expect(page.locator("dl.profile").first).to_contain_text("niedrig")
+
+
+def test_cancelled_in_the_eid_client(page: Page, broker_with_eid, eid_client, vpcd):
+    vpcd(VirtualCard(erika()))
+    eid_client("")  # no PIN given: the client cancels
+    log_in(page, broker_with_eid)
+    open_step_up(page)
+    follow_eid_link(page)
+    expect(page.get_by_role("alert")).to_contain_text("abgebrochen")
+    assert_accessible(page)
+
+
+def test_a_forged_card_is_refused(page: Page, broker_with_eid, eid_client, vpcd):
+    other = pki.create_test_pki(today=erika().current_date)
+    forged = dataclasses.replace(pki.create_card_profile(other, today=erika().current_date),
+                                 trust_points=erika().trust_points)
+    vpcd(VirtualCard(forged))
+    eid_client()
+    log_in(page, broker_with_eid)
+    open_step_up(page)
+    follow_eid_link(page)
+    expect(page.get_by_role("alert")).to_contain_text("nicht als echter, gültiger deutscher Personalausweis")
+    page.goto(broker_with_eid.url + "/account")
+    expect(page.locator("dl.profile").first).to_contain_text("niedrig")
