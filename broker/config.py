@@ -86,6 +86,9 @@ class Settings:
     # Terminal PKI directory as `eid-broker pki create-test` writes it; empty: the demo terminal made from
     # the shipped test PKI in <data dir>/eid-terminal (broker/eid_terminal.py). Never for production.
     eid_terminal_dir: str = ""
+    # More CSCA certificates (PEM bundle) for passive authentication, trusted besides the terminal
+    # directory's csca.pem (e.g. the German CSCA, or a test CSCA).
+    eid_csca_file: str = ""
     # The eID-Server's own TLS listener (TC token and PAOS). Empty host: the broker's; port 0: a free port
     # chosen at start. `serve` runs it in gunicorn's master process: one listener for all workers.
     eid_host: str = ""

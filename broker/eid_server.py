@@ -30,7 +30,9 @@ from broker.eid_terminal import certificate_der, demo_terminal
 from broker.tls import ensure_certificate
 from eid.server.listener import EidListener
 from eid.server.service import EidService
-from eid.server.terminal import EidTerminal
+from eid.errors import EidError
+from eid.passive_authentication import load_csca_list
+from eid.server.terminal import EidTerminal, TerminalConfigError
 
 
 def free_port(host: str) -> int:
@@ -63,7 +65,14 @@ def terminal(settings: Settings, today: datetime.date) -> EidTerminal:
         directory = Path(settings.eid_terminal_dir)
     else:
         directory = demo_terminal(settings.data_dir, settings.public_url.rstrip("/"), served, today)
-    return EidTerminal.load(directory, served_certificates=served)
+    cscas = None
+    if settings.eid_csca_file:
+        try:
+            cscas = (load_csca_list((directory / "csca.pem").read_bytes())
+                     + load_csca_list(Path(settings.eid_csca_file).read_bytes()))
+        except (OSError, EidError) as error:
+            raise TerminalConfigError(f"eid_csca_file {settings.eid_csca_file}: {error}") from None
+    return EidTerminal.load(directory, served_certificates=served, cscas=cscas)
 
 
 def eid_service(settings: Settings, database: Database, now: Callable[[], datetime.datetime]) -> EidService:
@@ -91,7 +100,7 @@ def start_listener(settings: Settings, address: tuple[str, int],
 # --- the listener as its own process (``eid-broker serve`` starts it; it ends with its parent) ---
 
 LISTENER_ENV = ("EID_BROKER_PUBLIC_URL", "EID_BROKER_EID_HOST", "EID_BROKER_EID_PORT", "EID_BROKER_EID_PUBLIC_URL",
-                "EID_BROKER_EID_TERMINAL_DIR", "DATABASE_URL")
+                "EID_BROKER_EID_TERMINAL_DIR", "EID_BROKER_EID_CSCA_FILE", "DATABASE_URL")
 READY_TIMEOUT = 30.0
 
 
@@ -102,7 +111,7 @@ def spawn_listener(settings: Settings) -> subprocess.Popen[bytes]:
     fork while the listener's threads hold locks (logging, sockets) leaves workers that hang when they exit.
     The child ends when its standard input closes, i.e. when this process ends, however it ends."""
     values = (settings.public_url, settings.eid_host, str(settings.eid_port), settings.eid_public_url,
-              settings.eid_terminal_dir, settings.database_url)
+              settings.eid_terminal_dir, settings.eid_csca_file, settings.database_url)
     env = {**os.environ, **dict(zip(LISTENER_ENV, values, strict=True))}
     process = subprocess.Popen([sys.executable, "-m", "broker.eid_server", str(settings.data_dir)],
                                stdin=subprocess.PIPE, env=env)

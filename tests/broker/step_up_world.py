@@ -16,31 +16,35 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from html import unescape
-from types import SimpleNamespace
 from pathlib import Path
+from types import SimpleNamespace
 from urllib.parse import parse_qs, urlsplit
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from flask import Flask
+from sqlalchemy import func, select
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from broker.accounts import create_account
 from broker.app import create_app
+from broker.assurance import Level
 from broker.cli.serve import prepare_eid
 from broker.config import Settings, load_settings
 from broker.context import broker_of
 from broker.db import Database, make_engine, upgrade
-from broker.eid_terminal import SHIPPED_CARD
 from broker.eid_server import start_listener, tls_files
+from broker.eid_terminal import SHIPPED_CARD
 from cardreader.virtual import VirtualCard
 from eid import pki
 from eid.card_profile import CardProfile, load
-from eid.cvc import CvCertificate
 from eid.client.authentication import Outcome, authenticate
 from eid.client.citizen import PreparedCitizen
+from eid.cvc import CvCertificate
 from eid.server.listener import EidListener
 from eid.terminal import CardSession
-from tests.broker.conftest import Client
+from tests.broker.conftest import Client, text
+from tests.broker.helpers import PASSWORD, login
 from tests.support.network import free_port
 
 PIN, CAN, PUK = "123456", "500540", "9876543210"
@@ -141,3 +145,38 @@ def other_card(given_names: str, family_names: str) -> CardProfile:
     )
     person = dataclasses.replace(pki.ERIKA_MUSTERMANN, given_names=given_names, family_names=family_names)
     return pki.create_card_profile(issuer, today=erika().current_date, person=person)  # type: ignore[arg-type]
+
+
+def citizen(world: EidBroker, username: str = "erika", address: str = "192.0.2.10") -> Client:
+    """A browser logged in with the password to a new account ``username``."""
+    services = broker_of(world.app)
+    with services.database.session() as db:
+        create_account(db, services.hasher, services.policy, username=username, email=f"{username}@example.de",
+                       password=PASSWORD, now=services.now(), email_verified=True)
+        db.commit()
+    client = world.client(address)
+    assert login(client, username).status_code == 303
+    return client
+
+
+def step_up_page(client: Client) -> str:
+    form = client.submit("/account", {}, action="/eid/step-up")
+    assert form.status_code == 303 and form.headers["Location"] == "/eid/step-up"
+    page = client.get("/eid/step-up")
+    assert page.status_code == 200
+    return text(page)
+
+
+def level(world: EidBroker, client: Client) -> Level | None:
+    """The level of the session behind the client's cookie, as the account page computes it."""
+    page = text(client.get("/account"))
+    for candidate in (Level.HIGH, Level.SUBSTANTIAL, Level.LOW):
+        label = {"high": "hoch", "substantial": "substantiell", "low": "niedrig"}[candidate.label]
+        if f"<dt>Aktuelles Vertrauensniveau</dt><dd>{label}</dd>" in page:
+            return candidate
+    return None
+
+
+def count(world: EidBroker, model) -> int:
+    with broker_of(world.app).database.session() as db:
+        return db.scalar(select(func.count()).select_from(model))

@@ -13,9 +13,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from broker.accounts import create_account
 from broker.assurance import Level
 from broker.context import broker_of
 from broker.models import AccountAttribute, AuthEventRecord, EidLink
@@ -23,8 +22,9 @@ from cardreader.virtual import VirtualCard
 from eid import pki
 from eid.client.authentication import authenticate
 from tests.broker.conftest import Client, text
-from tests.broker.helpers import PASSWORD, login
-from tests.broker.step_up_world import EidBroker, erika, local, other_card, run_client, start, tc_token_url
+from tests.broker.helpers import PASSWORD
+from tests.broker.step_up_world import (EidBroker, citizen, count, erika, level, local, other_card, run_client, start,
+                                       step_up_page, tc_token_url)
 from tests.support.smtp import Mailbox
 
 
@@ -37,43 +37,8 @@ def eid_broker(tmp_path: Path, database_url: str, mailbox: Mailbox) -> Iterator[
         world.stop()
 
 
-def citizen(world: EidBroker, mailbox: Mailbox, username: str = "erika", address: str = "192.0.2.10") -> Client:
-    """A browser logged in with the password to a new account ``username``."""
-    services = broker_of(world.app)
-    with services.database.session() as db:
-        create_account(db, services.hasher, services.policy, username=username, email=f"{username}@example.de",
-                       password=PASSWORD, now=services.now(), email_verified=True)
-        db.commit()
-    client = world.client(address)
-    assert login(client, username).status_code == 303
-    return client
-
-
-def step_up_page(client: Client) -> str:
-    form = client.submit("/account", {}, action="/eid/step-up")
-    assert form.status_code == 303 and form.headers["Location"] == "/eid/step-up"
-    page = client.get("/eid/step-up")
-    assert page.status_code == 200
-    return text(page)
-
-
-def level(world: EidBroker, client: Client) -> Level | None:
-    """The level of the session behind the client's cookie, as the account page computes it."""
-    page = text(client.get("/account"))
-    for candidate in (Level.HIGH, Level.SUBSTANTIAL, Level.LOW):
-        label = {"high": "hoch", "substantial": "substantiell", "low": "niedrig"}[candidate.label]
-        if f"<dt>Aktuelles Vertrauensniveau</dt><dd>{label}</dd>" in page:
-            return candidate
-    return None
-
-
-def count(world: EidBroker, model) -> int:
-    with broker_of(world.app).database.session() as db:
-        return db.scalar(select(func.count()).select_from(model))
-
-
 def test_step_up_raises_the_session_to_high_and_stores_the_card_data(eid_broker, mailbox):
-    client = citizen(eid_broker, mailbox)
+    client = citizen(eid_broker)
     cookie_before = client.flask.get_cookie("__Host-eid-broker-session").value
     page = step_up_page(client)
     assert "Ihr Bürgerkonto auf dieser Seite fragt an." in page
@@ -108,8 +73,8 @@ def test_step_up_raises_the_session_to_high_and_stores_the_card_data(eid_broker,
 
 
 def test_a_refresh_address_opened_in_another_browser_is_refused(eid_broker, mailbox):
-    victim = citizen(eid_broker, mailbox, "erika")
-    attacker = citizen(eid_broker, mailbox, "mallory", "198.51.100.7")
+    victim = citizen(eid_broker, "erika")
+    attacker = citizen(eid_broker, "mallory", "198.51.100.7")
     outcome = run_client(step_up_page(attacker))
     assert outcome.ok
     refused = victim.get(local(outcome.location))
@@ -123,7 +88,7 @@ def test_a_refresh_address_opened_in_another_browser_is_refused(eid_broker, mail
 
 
 def test_a_wrong_pin_says_how_many_tries_are_left(eid_broker, mailbox):
-    client = citizen(eid_broker, mailbox)
+    client = citizen(eid_broker)
     card = VirtualCard(erika())
     outcome = run_client(step_up_page(client), card, pins=("111111",))
     assert not outcome.ok
@@ -138,7 +103,7 @@ def test_a_wrong_pin_says_how_many_tries_are_left(eid_broker, mailbox):
 
 
 def test_cancelled_in_the_eid_client(eid_broker, mailbox):
-    client = citizen(eid_broker, mailbox)
+    client = citizen(eid_broker)
     outcome = run_client(step_up_page(client), cancel=True)
     page = client.get(local(outcome.location))
     assert "abgebrochen" in text(page)
@@ -146,7 +111,7 @@ def test_cancelled_in_the_eid_client(eid_broker, mailbox):
 
 
 def test_a_forged_card_fails_passive_authentication(eid_broker, mailbox):
-    client = citizen(eid_broker, mailbox)
+    client = citizen(eid_broker)
     # A card whose EF.CardSecurity is signed under another CSCA, trusting the real CVCA (so TA works).
     other = pki.create_test_pki(today=erika().current_date)
     forged = dataclasses.replace(pki.create_card_profile(other, today=erika().current_date),
@@ -158,9 +123,9 @@ def test_a_forged_card_fails_passive_authentication(eid_broker, mailbox):
 
 
 def test_a_card_linked_to_another_account_is_refused(eid_broker, mailbox):
-    first = citizen(eid_broker, mailbox, "erika")
+    first = citizen(eid_broker, "erika")
     assert first.get(local(run_client(step_up_page(first)).location)).status_code == 303
-    second = citizen(eid_broker, mailbox, "max", "198.51.100.7")
+    second = citizen(eid_broker, "max", "198.51.100.7")
     page = second.get(local(run_client(step_up_page(second)).location))
     assert "bereits mit einem anderen Bürgerkonto verknüpft" in text(page)
     assert level(eid_broker, second) is Level.LOW
@@ -168,7 +133,7 @@ def test_a_card_linked_to_another_account_is_refused(eid_broker, mailbox):
 
 
 def test_a_renewed_card_is_linked_again_with_the_password(eid_broker, mailbox):
-    client = citizen(eid_broker, mailbox)
+    client = citizen(eid_broker)
     assert client.get(local(run_client(step_up_page(client)).location)).status_code == 303
     with broker_of(eid_broker.app).database.session() as db:
         old = db.scalars(select(EidLink)).one().pseudonym
@@ -219,8 +184,8 @@ def test_eid_first_registration_and_then_login_with_the_card(eid_broker, mailbox
 
 
 def test_two_step_ups_at_once_for_different_citizens(eid_broker, mailbox):
-    erika_browser = citizen(eid_broker, mailbox, "erika")
-    max_browser = citizen(eid_broker, mailbox, "max", "198.51.100.7")
+    erika_browser = citizen(eid_broker, "erika")
+    max_browser = citizen(eid_broker, "max", "198.51.100.7")
     pages = [step_up_page(erika_browser), step_up_page(max_browser)]
     cards = [VirtualCard(erika()), VirtualCard(other_card("MAX", "MUSTERMANN"))]
     with ThreadPoolExecutor(2) as pool:
@@ -250,7 +215,7 @@ class VanishingCitizen:
 def test_a_client_that_disappears_midway_expires_and_the_citizen_sees_why(tmp_path, database_url, mailbox, clock):
     world = start(tmp_path / "data", database_url, mailbox.port, clock=clock)
     try:
-        client = citizen(world, mailbox)
+        client = citizen(world)
         page = step_up_page(client)
         assert client.get("/eid/status").get_json()["progress"] == "waiting_for_client"
         with pytest.raises(Vanished):
@@ -272,7 +237,7 @@ def test_a_client_that_disappears_midway_expires_and_the_citizen_sees_why(tmp_pa
 def test_no_psk_mode(tmp_path, database_url, mailbox):
     world = start(tmp_path / "data", database_url, mailbox.port, eid_psk=False)
     try:
-        client = citizen(world, mailbox)
+        client = citizen(world)
         outcome = run_client(step_up_page(client))
         assert outcome.ok
         assert client.get(local(outcome.location)).status_code == 303
@@ -282,7 +247,7 @@ def test_no_psk_mode(tmp_path, database_url, mailbox):
 
 
 def test_the_tc_token_url_redirects_to_the_listener_and_the_step_up_needs_https(eid_broker, mailbox, app_factory):
-    client = citizen(eid_broker, mailbox)
+    client = citizen(eid_broker)
     page = step_up_page(client)
     token = tc_token_url(page).rsplit("/", 1)[1]
     answer = client.get(f"/eid/tctoken/{token}")
