@@ -54,8 +54,11 @@ ATTRIBUTE_NAMES = {
     attrs.ISSUING_STATE: _l("Issuing state"), attrs.PSEUDONYM: _l("Pseudonym of your ID card for this site"),
 }
 
+ADDRESS_PARTS = frozenset({attrs.STREET, attrs.POSTAL_CODE, attrs.LOCALITY, attrs.COUNTRY})
+ADDRESS_LABEL = _l("Address")
+
 PROGRESS_TEXT = {
-    Progress.WAITING_FOR_CLIENT: _l("Waiting for your eID client. Open it with the button above."),
+    Progress.WAITING_FOR_CLIENT: _l("Waiting for your eID client. Open it with the button below."),
     Progress.CONNECTED: _l("Your eID client is connected."),
     Progress.WAITING_FOR_PIN: _l("Please check the request in your eID client and enter your PIN there."),
     Progress.READING: _l("Your ID card is being read …"),
@@ -159,8 +162,8 @@ def _page(found: Pending, reason: Reason | None = None, tries_left: int | None =
         refused = failure_reason(result)
         reason, tries_left = refused.reason, refused.tries_left
     link = service.client_url + "?" + _query(found.tc_token_url)
-    required = [ATTRIBUTE_NAMES[n] for n in found.purpose.required] + [ATTRIBUTE_NAMES[attrs.PSEUDONYM]]
-    optional = [ATTRIBUTE_NAMES[n] for n in found.purpose.optional]
+    required = _labels(found.purpose.required) + [ATTRIBUTE_NAMES[attrs.PSEUDONYM]]
+    optional = _labels(found.purpose.optional)
     page = render_template(
         "step_up.html", purpose=found.purpose, required=required, optional=optional, client_link=link,
         progress=progress, progress_text=PROGRESS_TEXT[progress],
@@ -168,6 +171,12 @@ def _page(found: Pending, reason: Reason | None = None, tries_left: int | None =
         own_account=found.purpose.service_id == ACCOUNT_PURPOSE.service_id,
         registering=found.account_id is None)
     return page, status, {"Content-Security-Policy": PAGE_POLICY}
+
+
+def _labels(names: tuple[str, ...]) -> list[str]:
+    """What the card gives, as the citizen thinks of it: the parts of the address as one "address"."""
+    labels = [ADDRESS_LABEL if name in ADDRESS_PARTS else ATTRIBUTE_NAMES[name] for name in names]
+    return list(dict.fromkeys(labels))
 
 
 def _query(tc_token_url: str) -> str:

@@ -22,10 +22,11 @@ from playwright.sync_api import Browser, BrowserContext, Page, Route, expect
 
 from cardreader.virtual import VirtualCard
 from eid import pki
-from tests.broker.step_up_world import erika
+from tests.broker.step_up_world import erika, other_card
 from tests.support.broker import LiveBroker, start_broker, stop_broker
 from tests.support.browser import assert_accessible
 from tests.support.network import free_port, wait_for_port
+from tests.support.pcscd import wait_for_card
 from tests.support.smtp import Mailbox
 
 pytestmark = [pytest.mark.browser, pytest.mark.pcscd, pytest.mark.smtp]
@@ -214,3 +215,49 @@ def test_a_forged_card_is_refused(page: Page, broker_with_eid, eid_client, vpcd)
     expect(page.get_by_role("alert")).to_contain_text("nicht als echter, gültiger deutscher Personalausweis")
     page.goto(broker_with_eid.url + "/account")
     expect(page.locator("dl.profile").first).to_contain_text("niedrig")
+
+
+def test_eid_first_account_then_a_renewed_card_linked_with_the_password(page: Page, broker_with_eid, eid_client,
+                                                                         vpcd, pcscd):
+    first = vpcd(VirtualCard(erika()))
+    eid_client("123456\n123456\n")
+    page.goto(broker_with_eid.url + "/?lang=en")
+    page.get_by_role("button", name="Log in or create an account with the ID card").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Confirm your identity with your ID card")
+    expect(page.get_by_text("Your account is created from the data of your ID card")).to_be_visible()
+    assert_accessible(page)
+    with page.expect_navigation(timeout=60_000):
+        page.get_by_role("link", name="Open the eID client and confirm with your ID card").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Create an account with your ID card")
+    expect(page.locator("dl.profile")).to_contain_text("MUSTERMANN")
+    assert_accessible(page)
+    page.get_by_label("Username").fill("erika.new")
+    page.get_by_label("E-mail address").fill("erika.new@example.de")
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_label("Repeat the password").fill(PASSWORD)
+    page.get_by_role("button", name="Create account").click()
+    expect(page.get_by_role("alert")).to_contain_text("Please agree that the data from your ID card are stored.")
+    assert_accessible(page)
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_label("Repeat the password").fill(PASSWORD)
+    page.get_by_label("Store the data read from my ID card in my account.").check()
+    page.get_by_role("button", name="Create account").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("My account")
+    expect(page.locator("dl.profile").first).to_contain_text("high")
+
+    # A renewed card (new chip keys, so a new pseudonym): linked after the password is confirmed.
+    first.stop()
+    wait_for_card(pcscd.reader_names[0], present=False, daemon=pcscd)
+    vpcd(VirtualCard(other_card("ERIKA", "MUSTERMANN")))
+    page.get_by_role("button", name="Confirm with the ID card").click()
+    with page.expect_navigation(timeout=60_000):
+        page.get_by_role("link", name="Open the eID client and confirm with your ID card").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Link your new ID card")
+    assert_accessible(page)
+    page.get_by_label("Current password").fill("a wrong password")
+    page.get_by_role("button", name="Link the new ID card").click()
+    expect(page.get_by_role("alert")).to_contain_text("The current password is wrong.")
+    page.get_by_label("Current password").fill(PASSWORD)
+    page.get_by_role("button", name="Link the new ID card").click()
+    expect(page.get_by_role("status").first).to_contain_text("Your new ID card is now linked")
+    expect(page.locator("dl.profile").first).to_contain_text("high")
