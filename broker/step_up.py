@@ -37,6 +37,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from broker import attributes as attrs
+from broker.assurance import AuthRequest
 from broker.attributes import Attribute, from_eid, store_eid_attributes
 from broker.config import Settings
 from broker.db import Database
@@ -58,6 +59,7 @@ PENDING_KEY = "eid_pending"
 REFRESH_PATH = "/eid/refresh"
 TOKEN_PATH = "/eid/tctoken/"
 METHOD = EidMethod()
+PURGE_INTERVAL = datetime.timedelta(minutes=5)
 
 
 # --- what is asked for, and why ---
@@ -85,6 +87,13 @@ class Purpose:
     def from_dict(cls, data: Mapping[str, Any]) -> Purpose:
         return cls(str(data["service_id"]), data.get("requester"), data.get("reason"),
                    tuple(data.get("required", ())), tuple(data.get("optional", ())))
+
+    @classmethod
+    def for_request(cls, request: AuthRequest, requester: str, reason: str | None = None) -> Purpose:
+        """The step-up for a frontend's request: the requested attributes the card can give are read
+        (required: the service asked for them); ``requester`` and ``reason`` from the service's configuration."""
+        wanted = tuple(name for name in sorted(request.requested_attributes) if name in attrs.EID_DATA_GROUPS)
+        return cls(request.service_id, requester, reason, wanted)
 
     def eid_request(self) -> EidRequest:
         def rights(names: Iterable[str]) -> frozenset[AccessRight]:
@@ -195,18 +204,24 @@ def matches(found: Pending | None, reference: str) -> bool:
 # --- the eID-Server as the broker uses it ---
 
 class StepUpService:
-    """The broker's side of the eID-Server: start sessions, follow their progress, read results."""
+    """The broker's side of the eID-Server: start sessions, follow their progress, read results. Expired
+    eID-Server sessions are deleted when a step-up starts, at most every :data:`PURGE_INTERVAL`."""
 
     def __init__(self, service: EidService, use_psk: bool, client_url: str) -> None:
         self.service = service
         self.use_psk = use_psk
         self.client_url = client_url
+        self._purged_at: datetime.datetime | None = None
         sector = service.terminal.sector
         self.sector = hashlib.sha256(sector.public_key_data_object()).hexdigest() if sector is not None else ""
 
     def begin(self, purpose: Purpose, broker_url: str, return_to: str, account_id: int | None) -> Pending:
         """A new eID-Server session; returns what the browser session keeps, with the tcTokenURL on the
         broker's origin."""
+        now = self.service.context.now()
+        if self._purged_at is None or now - self._purged_at >= PURGE_INTERVAL:
+            self._purged_at = now
+            self.service.store.remove_expired(now)
         started: StartedSession = self.service.start_session(
             purpose.eid_request(), f"{broker_url}{REFRESH_PATH}?ref=", f"{broker_url}{REFRESH_PATH}?ref=",
             use_psk=self.use_psk)

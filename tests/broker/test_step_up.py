@@ -15,11 +15,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from broker.assurance import Level
+from broker.assurance import AuthRequest, Level
 from broker.context import broker_of
-from broker.models import AccountAttribute, AuthEventRecord, EidLink
+from broker.models import AccountAttribute, AuthEventRecord, EidLink, EidServerSession
+from broker.step_up import Purpose
 from cardreader.virtual import VirtualCard
 from eid import pki
+from eid.chat import AccessRight
 from eid.client.authentication import authenticate
 from tests.broker.conftest import Client, text
 from tests.broker.helpers import PASSWORD
@@ -256,3 +258,27 @@ def test_the_tc_token_url_redirects_to_the_listener_and_the_step_up_needs_https(
     plain = Client(app_factory(insecure_http=True))
     assert plain.get("/eid/tctoken/" + token).status_code == 404
     assert "Mit dem Personalausweis" not in text(plain.get("/"))
+
+
+def test_a_frontend_request_names_the_data_to_read():
+    request = AuthRequest("rathaus-termine", Level.HIGH, requested_attributes=frozenset(
+        {"given_names", "family_names", "email", "date_of_birth"}))
+    purpose = Purpose.for_request(request, "Terminvergabe der Stadt", "Termin im Bürgeramt")
+    assert purpose.required == ("date_of_birth", "family_names", "given_names")  # e-mail is not on the card
+    eid_request = purpose.eid_request()
+    assert eid_request.required == {AccessRight.READ_DG4, AccessRight.READ_DG5, AccessRight.READ_DG8,
+                                    AccessRight.RESTRICTED_IDENTIFICATION}
+    assert Purpose.from_dict(purpose.to_dict()) == purpose
+
+
+def test_expired_eid_sessions_are_purged_when_a_step_up_starts(tmp_path, database_url, mailbox, clock):
+    world = start(tmp_path / "data", database_url, mailbox.port, clock=clock)
+    try:
+        client = citizen(world)
+        step_up_page(client)
+        assert count(world, EidServerSession) == 1
+        clock.advance(minutes=20)  # the first one expired (15 minutes at most)
+        step_up_page(client)
+        assert count(world, EidServerSession) == 1
+    finally:
+        world.stop()
