@@ -77,3 +77,26 @@ def test_step_up_with_two_workers_and_one_listener(tmp_path, mailbox, psk):
     log = broker.log()
     assert len(set(re.findall(r'"message": "Booting worker with pid: (\d+)"', log))) == 2
     assert "Traceback" not in log
+
+
+def test_the_demo_runs_the_eid_client_with_the_virtual_card(tmp_path):
+    from tests.support.network import free_port, wait_for_port
+
+    port, client_port = free_port(), free_port()
+    process = subprocess.Popen([str(EID_BROKER), "--data-dir", str(tmp_path / "demo"), "demo", "--port", str(port),
+                                "--eid-client-port", str(client_port)], stdin=subprocess.DEVNULL,
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                               env={**os.environ, "DATABASE_URL": ""})
+    try:
+        banner = [process.stdout.readline() for _ in range(5)]
+        assert "enter its PIN 123456" in banner[4] and f"port {client_port}" in banner[4]
+        wait_for_port(port, 60, alive=lambda: process.poll() is None)
+        wait_for_port(client_port, 30, alive=lambda: process.poll() is None)
+        client_line = process.stdout.readline()
+        assert f"eID client listening on http://127.0.0.1:{client_port}/eID-Client" in client_line
+        assert "erika-mustermann.json" in client_line
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    left = subprocess.run(["pgrep", "-f", "--", f"eid-client --port {client_port}"], capture_output=True)
+    assert left.returncode == 1 and left.stdout == b"", "the demo's eID client outlived the demo"
