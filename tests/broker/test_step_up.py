@@ -7,6 +7,7 @@ client sends the browser to — in the same browser session, or another one."""
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import os
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -282,3 +283,25 @@ def test_expired_eid_sessions_are_purged_when_a_step_up_starts(tmp_path, databas
         assert count(world, EidServerSession) == 1
     finally:
         world.stop()
+
+
+def _passwords(**changes):
+    base = erika()
+    return dataclasses.replace(base, passwords=dataclasses.replace(base.passwords, **changes))
+
+
+@pytest.mark.parametrize("profile,pins,explained", [
+    (lambda: _passwords(pin_retries=2), ("111111",), "fragt Ihre eID-Software nach der Zugangsnummer (CAN)"),
+    (lambda: _passwords(pin_retries=0), ("123456",), "ist jetzt gesperrt. Entsperren Sie sie mit der PUK"),
+    (lambda: _passwords(eid_activated=False), ("123456",), "Online-Ausweisfunktion Ihres Personalausweises ist ausgeschaltet"),
+    (lambda: dataclasses.replace(erika(), person=dataclasses.replace(erika().person, date_of_expiry=erika().current_date
+                                                                      - datetime.timedelta(days=1))),
+     ("123456",), "Ihr Personalausweis ist abgelaufen"),
+], ids=["can-needed", "pin-blocked", "eid-deactivated", "card-expired"])
+def test_each_card_failure_is_explained_and_changes_nothing(eid_broker, profile, pins, explained):
+    client = citizen(eid_broker)
+    outcome = run_client(step_up_page(client), VirtualCard(profile()), pins=pins)
+    page = client.get(local(outcome.location))
+    assert explained in text(page)
+    assert level(eid_broker, client) is Level.LOW
+    assert count(eid_broker, EidLink) == 0 and count(eid_broker, AccountAttribute) == 0
