@@ -129,8 +129,13 @@ def test_password_login_then_step_up_with_the_card_through_pcscd(page: Page, bro
     vpcd(VirtualCard(erika()))
     client = eid_client()
     log_in(page, broker_with_eid)
-    open_step_up(page)
+    problems: list[str] = []
+    page.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
+    with page.expect_response("**/eid/status", timeout=5_000) as polled:  # the page's script polls, CSP allows it
+        open_step_up(page)
+    assert polled.value.json()["progress"] == "waiting_for_client"
     follow_eid_link(page)
+    assert problems == []
     expect(page.get_by_role("heading", level=1)).to_have_text("Mein Konto")
     expect(page.get_by_role("status").first).to_contain_text("Vertrauensniveau „hoch“")
     profile = page.locator("dl.profile").first
