@@ -183,6 +183,18 @@ def _query(tc_token_url: str) -> str:
     return urlencode({"tcTokenURL": tc_token_url})
 
 
+@bp.route("/step-up/again", methods=["POST"])
+def again():
+    """After a failure: a new step-up for the same purpose, continuing where the first one would have."""
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        abort(400)
+    found = pending(server_session())
+    if found is None:
+        return start(ACCOUNT_PURPOSE, url_for("account.overview"))
+    return start(found.purpose, found.return_to)
+
+
 @bp.route("/step-up", methods=["GET"])
 def page():
     found = pending(server_session())
@@ -259,8 +271,7 @@ def refresh():
         now = services.now()
         completion = complete(db(), session, service, result, now, Client.of(request))
     except Refused as refused:
-        db().rollback()
-        session.pop(SESSION_KEY, None)
+        db().rollback()  # the step-up stays in the session (it ended): its page explains, "try again" restarts
         return _refused(refused, found)
     session.pop(SESSION_KEY, None)
     if completion.outcome is Outcome.RAISED:

@@ -305,3 +305,24 @@ def test_each_card_failure_is_explained_and_changes_nothing(eid_broker, profile,
     assert explained in text(page)
     assert level(eid_broker, client) is Level.LOW
     assert count(eid_broker, EidLink) == 0 and count(eid_broker, AccountAttribute) == 0
+
+
+def test_try_again_after_a_failure_keeps_the_services_purpose(eid_broker):
+    client = citizen(eid_broker)
+    purpose = Purpose("rathaus-termine", "Terminvergabe der Stadt", "Termin im Bürgeramt", ("given_names",))
+    # As a frontend parks its request and calls broker.views.step_up.start(purpose, "/oidc/resume"):
+    started = broker_of(eid_broker.app).eid.begin(purpose, eid_broker.url, "/oidc/resume", None)
+    with client.flask.session_transaction() as session:
+        session["eid_step_up"] = started.to_dict()
+    page = text(client.get("/eid/step-up"))
+    assert "Terminvergabe der Stadt bittet um eine Anmeldung mit dem Vertrauensniveau „hoch“." in page
+    assert "Grund: Termin im Bürgeramt" in page
+    outcome = run_client(page, cancel=True)
+    failed = client.get(local(outcome.location))
+    assert "abgebrochen" in text(failed)
+    restarted = client.submit("/eid/step-up", {}, action="/eid/step-up/again")
+    assert restarted.status_code == 303
+    page = text(client.get("/eid/step-up"))
+    assert "Terminvergabe der Stadt" in page
+    back = client.get(local(run_client(page).location))
+    assert back.status_code == 303 and back.headers["Location"] == "/oidc/resume"
