@@ -13,6 +13,7 @@ from broker.context import broker, db
 from broker.forms import ConfirmForm, RegistrationForm
 from broker.logs import log
 from broker.mail import MailError
+from broker.models import Account
 from broker.passwords import PasswordRejected
 from broker.views import current_account, link_invalid_page, login_required, mail_link, password_message
 
@@ -49,21 +50,31 @@ def _register(form: RegistrationForm) -> Response | int:
         form.username.errors.append(_("This username is already taken. Please choose another one."))
         services.metrics.registrations.labels(outcome="username-taken").inc()
         return 409
+    if not confirm_new_account(account):
+        return 503
+    log(logger, "account registered", account_id=account.id)
+    return redirect(url_for("registration.registered"), 303)
+
+
+def confirm_new_account(account: Account) -> bool:
+    """Mail the e-mail confirmation link of a just-created ``account`` and commit it (both ways of registering
+    end here). If the mail cannot be sent, nothing is kept — an account whose address cannot be confirmed is
+    of no use — and the page says so: False."""
+    services = broker()
     subject, body = mail_link(account, Purpose.VERIFY_EMAIL)
     try:
         services.mailer.send(account.email, subject, body)
     except MailError as error:
-        session.rollback()
+        db().rollback()
         log(logger, "registration mail failed", logging.ERROR, error=str(error))
         services.metrics.mails.labels(purpose="verify-email", outcome="error").inc()
         flash(_("We could not send you an e-mail just now, so no account was created. Please try again later."),
               "error")
-        return 503
-    session.commit()
+        return False
+    db().commit()
     services.metrics.mails.labels(purpose="verify-email", outcome="sent").inc()
     services.metrics.registrations.labels(outcome="created").inc()
-    log(logger, "account registered", account_id=account.id)
-    return redirect(url_for("registration.registered"), 303)
+    return True
 
 
 @bp.route("/register/done")

@@ -23,12 +23,10 @@ from flask_babel import ngettext
 from werkzeug.wrappers import Response
 
 from broker import attributes as attrs
-from broker.accounts import Purpose as LinkPurpose
 from broker.accounts import UsernameTaken, create_account
 from broker.context import broker, db
 from broker.forms import ConfirmForm, EidRegistrationForm, PasswordConfirmForm
 from broker.logs import log
-from broker.mail import MailError
 from broker.models import Account
 from broker.passwords import PasswordRejected
 from broker.sessions import Client
@@ -36,7 +34,8 @@ from broker.step_up import (ACCOUNT_PURPOSE, METHOD, PENDING_KEY, SESSION_KEY, O
                             Purpose, Reason, Refused, StepUpService, complete, failure_reason, matches, pending)
 from broker.step_up import register as register_account
 from broker.step_up import relink as relink_card
-from broker.views import current_account, mail_link, password_message, safe_next, server_session
+from broker.views import current_account, password_message, safe_next, server_session
+from broker.views.registration import confirm_new_account
 
 bp = Blueprint("step_up", __name__, url_prefix="/eid")
 logger = logging.getLogger("broker.eid")
@@ -370,16 +369,8 @@ def _create(form: EidRegistrationForm, found: Pending, result) -> Response | int
         session.rollback()
         server_session().pop(PENDING_KEY, None)
         return _refused(refused, None)  # type: ignore[return-value]
-    subject, body = mail_link(account, LinkPurpose.VERIFY_EMAIL)
-    try:
-        services.mailer.send(account.email, subject, body)
-    except MailError as error:
-        session.rollback()
-        log(logger, "registration mail failed", logging.ERROR, error=str(error))
-        flash(_("We could not send you an e-mail just now, so no account was created. Please try again later."),
-              "error")
+    if not confirm_new_account(account):
         return 503
-    session.commit()
     server_session().pop(PENDING_KEY, None)
     log(logger, "account registered with eID", account_id=account.id)
     flash(_("Your account has been created with your ID card, and you are logged in with the level of assurance "

@@ -326,3 +326,25 @@ def test_try_again_after_a_failure_keeps_the_services_purpose(eid_broker):
     assert "Terminvergabe der Stadt" in page
     back = client.get(local(run_client(page).location))
     assert back.status_code == 303 and back.headers["Location"] == "/oidc/resume"
+
+
+def test_eid_first_registration_with_the_mail_server_down_keeps_nothing(tmp_path, database_url):
+    from broker.models import Account
+    from tests.support.network import free_port
+
+    world = start(tmp_path / "data", database_url, free_port(), smtp_timeout=2.0)
+    try:
+        anonymous = world.client()
+        assert anonymous.submit("/", {}, action="/eid/step-up").status_code == 303
+        back = anonymous.get(local(run_client(text(anonymous.get("/eid/step-up"))).location))
+        assert back.headers["Location"] == "/eid/register"
+        fields = {"username": "erika", "email": "erika@example.de", "password": PASSWORD,
+                  "password_repeat": PASSWORD, "consent": "y"}
+        refused = anonymous.submit("/eid/register", fields)
+        assert refused.status_code == 503
+        assert "kein Konto angelegt" in text(refused)
+        assert count(world, Account) == 0 and count(world, EidLink) == 0 and count(world, AccountAttribute) == 0
+        assert count(world, AuthEventRecord) == 0
+        assert level(world, anonymous) is None
+    finally:
+        world.stop()
