@@ -89,6 +89,11 @@ class Settings:
     # More CSCA certificates (PEM bundle) for passive authentication, trusted besides the terminal
     # directory's csca.pem (e.g. the German CSCA, or a test CSCA).
     eid_csca_file: str = ""
+    # Revoked ID cards and Document Signers (eid/server/blocklist.py): one entry a line, the sector-specific
+    # identifier (hex) of a revoked card for this terminal's sector — as the Document Verifier's blocklist
+    # gives them, or a card's pseudonym — or ds:<hex serial> of a revoked Document Signer certificate. Read
+    # again when the file changes. A listed card's step-up fails with "card revoked".
+    eid_blocklist_file: str = ""
     # The eID-Server's own TLS listener (TC token and PAOS). Empty host: the broker's; port 0: a free port
     # chosen at start. `serve` runs it in gunicorn's master process: one listener for all workers.
     eid_host: str = ""

@@ -28,6 +28,7 @@ from broker.db import Database
 from broker.eid_store import DatabaseSessionStore, store_key
 from broker.eid_terminal import certificate_der, demo_terminal
 from broker.tls import ensure_certificate
+from eid.server.blocklist import BlocklistFile
 from eid.server.listener import EidListener
 from eid.server.service import EidService
 from eid.errors import EidError
@@ -72,7 +73,13 @@ def terminal(settings: Settings, today: datetime.date) -> EidTerminal:
                      + load_csca_list(Path(settings.eid_csca_file).read_bytes()))
         except (OSError, EidError) as error:
             raise TerminalConfigError(f"eid_csca_file {settings.eid_csca_file}: {error}") from None
-    return EidTerminal.load(directory, served_certificates=served, cscas=cscas)
+    blocklist = None
+    if settings.eid_blocklist_file:
+        try:
+            blocklist = BlocklistFile(Path(settings.eid_blocklist_file))
+        except (OSError, EidError) as error:
+            raise TerminalConfigError(f"eid_blocklist_file {settings.eid_blocklist_file}: {error}") from None
+    return EidTerminal.load(directory, served_certificates=served, cscas=cscas, blocklist=blocklist)
 
 
 def eid_service(settings: Settings, database: Database, now: Callable[[], datetime.datetime]) -> EidService:
@@ -100,7 +107,7 @@ def start_listener(settings: Settings, address: tuple[str, int],
 # --- the listener as its own process (``eid-broker serve`` starts it; it ends with its parent) ---
 
 LISTENER_ENV = ("EID_BROKER_PUBLIC_URL", "EID_BROKER_EID_HOST", "EID_BROKER_EID_PORT", "EID_BROKER_EID_PUBLIC_URL",
-                "EID_BROKER_EID_TERMINAL_DIR", "EID_BROKER_EID_CSCA_FILE", "DATABASE_URL")
+                "EID_BROKER_EID_TERMINAL_DIR", "EID_BROKER_EID_CSCA_FILE", "EID_BROKER_EID_BLOCKLIST_FILE", "DATABASE_URL")
 READY_TIMEOUT = 30.0
 
 
@@ -111,7 +118,7 @@ def spawn_listener(settings: Settings) -> subprocess.Popen[bytes]:
     fork while the listener's threads hold locks (logging, sockets) leaves workers that hang when they exit.
     The child ends when its standard input closes, i.e. when this process ends, however it ends."""
     values = (settings.public_url, settings.eid_host, str(settings.eid_port), settings.eid_public_url,
-              settings.eid_terminal_dir, settings.eid_csca_file, settings.database_url)
+              settings.eid_terminal_dir, settings.eid_csca_file, settings.eid_blocklist_file, settings.database_url)
     env = {**os.environ, **dict(zip(LISTENER_ENV, values, strict=True))}
     process = subprocess.Popen([sys.executable, "-m", "broker.eid_server", str(settings.data_dir)],
                                stdin=subprocess.PIPE, env=env)

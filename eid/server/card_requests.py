@@ -3,7 +3,8 @@
 After EAC2 the server holds the secure-messaging keys (the eID client only relays). :class:`CardRequests`
 is the plan, derived from the request, the CHAT the citizen released and the card's SecurityInfos, and
 small enough to be stored with the session: data groups to read, VERIFY commands (age, community ID,
-document validity) and Restricted Identification. :meth:`CardRequests.functions` turns it into card
+document validity), Restricted Identification for the pseudonym and — when the terminal has a blocklist of
+card identifiers — for the revocation identifier (:mod:`eid.server.blocklist`). :meth:`CardRequests.functions` turns it into card
 functions of :mod:`eid.terminal` (request/evaluate pairs); :func:`transmit` protects them into one
 Transmit with the status words each command may answer (TR-03112-6 §3.2.5: the client stops the batch at
 any other); :func:`evaluate` adds the verified answers to the result being built.
@@ -14,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from eid import oid
 from eid.apdu import ResponseApdu
@@ -42,11 +43,18 @@ class CardRequests:
     """id-DateOfBirth (age), id-MunicipalityID (community ID), id-DateOfExpiry (validity)."""
     ri_protocol: str | None = None
     ri_key_id: int | None = None
+    check_revocation: bool = False
+    """The blocklist has card identifiers: the card's revocation identifier must be read and compared."""
+    revocation_protocol: str | None = None
+    revocation_key_id: int | None = None
+    """Restricted Identification with the key that needs no authorization: the identifier a blocklist holds."""
 
     @classmethod
-    def plan(cls, request: EidRequest, released: Chat, infos: SecurityInfos) -> CardRequests:
+    def plan(cls, request: EidRequest, released: Chat, infos: SecurityInfos,
+             check_revocation: bool = False) -> CardRequests:
         """What to ask the card: the requested rights the citizen released (all of them for a client that
-        reports no CHAT), and validity verification when requested."""
+        reports no CHAT), validity verification when requested, and the revocation identifier when
+        ``check_revocation`` (a card without a key for it gets none: the blocklist check then fails)."""
         rights = request.rights & released.rights
         verifications = []
         if AccessRight.AGE_VERIFICATION in rights:
@@ -60,7 +68,14 @@ class CardRequests:
             keys = sorted(infos.restricted_identification_infos(), key=lambda info: not info.authorized_only)
             if keys:  # the key reserved for authorized terminals is the eID pseudonym's (TR-03127)
                 ri_protocol, ri_key_id = keys[0].protocol, keys[0].key_id
-        return cls(read_rights(rights), tuple(verifications), ri_protocol, ri_key_id)
+        revocation_protocol = revocation_key_id = None
+        if check_revocation:
+            for info in infos.restricted_identification_infos():
+                if not info.authorized_only:  # the revocation key (TR-03127 §4.4.2, TR-03110-2 §3.6)
+                    revocation_protocol, revocation_key_id = info.protocol, info.key_id
+                    break
+        return cls(read_rights(rights), tuple(verifications), ri_protocol, ri_key_id, check_revocation,
+                   revocation_protocol, revocation_key_id)
 
     def functions(self, sector: SectorPublicKey | None) -> list[CardFunction[Any]]:
         """The card functions, sent as one Transmit batch: reads, verifications, Restricted Identification."""
@@ -70,7 +85,22 @@ class CardRequests:
         functions += [Verify(v) for v in self.verifications]
         if self.ri_protocol is not None and self.ri_key_id is not None and sector is not None:
             functions.append(RestrictedIdentification(self.ri_protocol, self.ri_key_id, sector))
+        if self.revocation_protocol is not None and self.revocation_key_id is not None and sector is not None:
+            functions.append(RevocationIdentification(self.revocation_protocol, self.revocation_key_id, sector))
         return functions
+
+
+@dataclass(frozen=True, slots=True)
+class RevocationIdentification(RestrictedIdentification):
+    """Restricted Identification with the card's revocation key: the card's sector-specific revocation identifier,
+    only for the blocklist check (TR-03127 §5.3.1.2) — it never leaves the eID-Server."""
+
+
+class Evaluation(NamedTuple):
+    result: EidResult
+    problems: list[str]
+    """The card's refusals, in words."""
+    revocation_identifier: bytes | None
 
 
 def acceptable_status_codes(function: CardFunction[Any]) -> list[tuple[bytes, ...]]:
@@ -91,13 +121,15 @@ def transmit(channel: TerminalChannel, slot_handle: bytes, functions: Sequence[C
 
 
 def evaluate(result: EidResult, functions: Sequence[CardFunction[Any]],
-             responses: Sequence[ResponseApdu]) -> tuple[EidResult, list[str]]:
-    """``result`` with what the (verified, plain) ``responses`` say, and the card's refusals in words.
-    Fewer responses than commands: the batch stopped early, the functions after it have no answer."""
+             responses: Sequence[ResponseApdu]) -> Evaluation:
+    """``result`` with what the (verified, plain) ``responses`` say, the card's refusals in words, and the
+    revocation identifier when it was asked for. Fewer responses than commands: the batch stopped early, the
+    functions after it have no answer."""
     changes: dict[str, Any] = {}
     contents = dict(result.contents)
     not_read = set(result.not_read)
     problems = []
+    revocation_identifier = None
     offset = 0
     for function in functions:
         count = len(function.request())
@@ -117,11 +149,13 @@ def evaluate(result: EidResult, functions: Sequence[CardFunction[Any]],
         except EidError as error:
             problems.append(f"{type(function).__name__}: {error}")
             continue
-        if isinstance(answer, RestrictedIdentificationResult):
+        if isinstance(function, RevocationIdentification):
+            revocation_identifier = answer.first
+        elif isinstance(answer, RestrictedIdentificationResult):
             changes["pseudonym"] = answer.first
         elif isinstance(function, Verify):
             name = {oid.ID_DATE_OF_BIRTH: "age_verified", oid.ID_MUNICIPALITY_ID: "community_id_verified",
                     oid.ID_DATE_OF_EXPIRY: "document_valid"}[function.verification]
             changes[name] = bool(answer)
     updated = dataclasses.replace(result, contents=contents, not_read=tuple(sorted(not_read)), **changes)
-    return updated, problems
+    return Evaluation(updated, problems, revocation_identifier)

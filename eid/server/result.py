@@ -39,7 +39,7 @@ class Failure(enum.StrEnum):
     CARD_EXPIRED = "card_expired"
     """Document validity verification: the card has expired."""
     CARD_REVOKED = "card_revoked"
-    """The document blocklist refused the card."""
+    """The blocklist lists the card (reported lost or stolen) or its Document Signer."""
     CARD_NOT_GENUINE = "card_not_genuine"
     """Passive authentication or the Chip Authentication token failed: no genuine, valid card."""
     NO_CARD = "no_card"
@@ -64,6 +64,8 @@ class ServerChecks:
     """The chip's CA token T_PICC matched: it holds the private key EF.CardSecurity vouches for."""
     response_macs: int = 0
     """Secure-messaging responses whose MAC the server checked (every one of them)."""
+    revocation_checked: bool = False
+    """The card's revocation identifier was read and compared with the blocklist (when it lists cards)."""
 
 
 @dataclass(frozen=True)

@@ -111,9 +111,14 @@ def _load(hint: Any, data: Any) -> Any:
             if not isinstance(data, dict):
                 raise SerialisationError(f"a stored {hint.__name__} must be an object")
             hints = field_types(hint)
+            # a field added later (with a default) may be missing from what an older version stored
             return hint(**{f.name: _load(hints[f.name], data[f.name])
-                           for f in dataclasses.fields(hint) if f.init})
+                           for f in dataclasses.fields(hint) if f.init and (f.name in data or not _has_default(f))})
     raise SerialisationError(f"cannot rebuild a {hint}")
+
+
+def _has_default(field: dataclasses.Field) -> bool:
+    return field.default is not dataclasses.MISSING or field.default_factory is not dataclasses.MISSING
 
 
 def _list(data: Any) -> list:

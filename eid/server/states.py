@@ -15,8 +15,8 @@ The sequence (TR-03112-7 §3.6.4, TR-03130-1):
     StateEac2Challenge  EAC2OutputType(Challenge) → DIDAuthenticate(EACAdditionalInputType) ▶ StateEac2
     StateEac2           EAC2OutputType → passive authentication, CA token, then Transmit (a secure-messaging
                         batch: reads, VERIFY, RI)                                   ▶ StateTransmit
-    StateTransmit       TransmitResponse → every response MAC checked, the answers evaluated →
-                        StartPAOSResponse(ok)                                       ▶ StateDone
+    StateTransmit       TransmitResponse → every response MAC checked, the answers evaluated, the card's
+                        identifiers compared with the blocklist → StartPAOSResponse(ok) ▶ StateDone
 
 Any error — the client's, a failed check, a MAC failure — ends in :class:`StateFailed` with a
 StartPAOSResponse naming the error; both final states carry the :class:`~eid.server.result.EidResult`.
@@ -143,10 +143,23 @@ class StateTransmit:
                         context, Failure.COMMUNICATION_ERROR, self.partial.checks)
         checks = dataclasses.replace(self.partial.checks,
                                      response_macs=self.partial.checks.response_macs + len(plain))
-        partial, problems = evaluate(dataclasses.replace(self.partial, checks=checks), functions, plain)
+        partial, problems, revocation_identifier = evaluate(dataclasses.replace(self.partial, checks=checks),
+                                                            functions, plain)
         if not message.result.ok and not plain:
             failure, tries = client_failure(message.result)
             return end_with_client_error("Transmit", message.result, context, failure, tries, checks)
+        if self.plan.check_revocation:
+            blocklist = context.terminal.current_blocklist()
+            if revocation_identifier is None:
+                return fail("the card gave no revocation identifier, so the blocklist could not be checked",
+                            paos.RESULT_MINOR_NO_PERMISSION, context, Failure.CARD_NOT_GENUINE, checks,
+                            "the ID card could not be verified")
+            checks = dataclasses.replace(checks, revocation_checked=True)
+            if blocklist is not None and blocklist.card_revoked(revocation_identifier, partial.pseudonym):
+                return fail("the card is on the blocklist (sector-specific identifier listed)",
+                            paos.RESULT_MINOR_NO_PERMISSION, context, Failure.CARD_REVOKED, checks,
+                            "the ID card is blocked")
+            partial = dataclasses.replace(partial, checks=checks)
         if partial.document_valid is False:
             return fail("document validity verification: the card has expired", paos.RESULT_MINOR_NO_PERMISSION,
                         context, Failure.CARD_EXPIRED, checks, "the ID card has expired")
@@ -176,7 +189,9 @@ class StateEac2:
         terminal = context.terminal
         try:
             card_security = CardSecurity.parse(output.ef_card_security)
-            verified = passive_authentication(card_security, terminal.cscas, context.now(), terminal.blocklist)
+            blocklist = terminal.current_blocklist()
+            verified = passive_authentication(card_security, terminal.cscas, context.now(),
+                                              None if blocklist is None else blocklist.document_signer_revoked)
         except DocumentBlocked as error:
             return fail(str(error), paos.RESULT_MINOR_NO_PERMISSION, context, Failure.CARD_REVOKED,
                         message="the ID card is blocked")
@@ -204,7 +219,8 @@ class StateEac2:
             return fail(f"Chip Authentication: {error}", paos.RESULT_MINOR_PARAMETER_ERROR, context,
                         Failure.CLIENT_ERROR, checks)
         checks = dataclasses.replace(checks, chip_authentication=True)
-        plan = CardRequests.plan(session.request, Chat.parse(self.released), infos)
+        plan = CardRequests.plan(session.request, Chat.parse(self.released), infos,
+                                 check_revocation=terminal.revocation_wanted())
         partial = EidResult(context.now(), released=self.released, checks=checks)
         functions = plan.functions(terminal.sector)
         if not functions:

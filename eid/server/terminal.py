@@ -4,8 +4,8 @@ What DIDAuthenticate(EAC1InputType) carries (TR-03112-7 §3.6.4.1): exactly one 
 with its DV certificate, the certificate description whose hash the AT certificate's id-description
 extension holds, and the CHATs of the request. After that the server needs the terminal key (for the
 Terminal Authentication signature, through the :class:`eid.signature.Signer` interface: a key file now, an
-HSM later), the CSCA certificates and a blocklist hook for passive authentication, and the sector public
-key for Restricted Identification.
+HSM later), the CSCA certificates for passive authentication, the sector public key for Restricted
+Identification, and the blocklist of revoked cards and Document Signers (:mod:`eid.server.blocklist`).
 
 :meth:`EidTerminal.load` reads a directory as ``eid-broker pki create-test`` writes it (``dv.cvcert``,
 ``terminal.cvcert``, ``terminal.key``, ``description.der``, ``csca.pem``, ``sector-1.key``, and
@@ -35,7 +35,8 @@ from eid.chat import Chat, Role, effective_authorization
 from eid.cvc import CvCertificate
 from eid.domain_parameters import by_name
 from eid.errors import EidError
-from eid.passive_authentication import Blocklist, load_csca_list
+from eid.passive_authentication import load_csca_list
+from eid.server.blocklist import BlocklistSource, DocumentBlocklist
 from eid.restricted_identification import SectorPublicKey
 from eid.server.request import EidRequest, InvalidRequest
 from eid.signature import PrivateKeySigner, Signer
@@ -56,7 +57,7 @@ class EidTerminal:
     """The sector public key for Restricted Identification (the first of the id-sector extension; the second
     one only matters while a sector key is replaced, which is not supported)."""
     cvca: CvCertificate | None = None
-    blocklist: Blocklist | None = None
+    blocklist: BlocklistSource | None = None
 
     def __post_init__(self) -> None:
         if self.terminal.role is not Role.TERMINAL or self.terminal.car != self.dv.chr:
@@ -68,6 +69,17 @@ class EidTerminal:
             raise TerminalConfigError(f"certificate description: {error}") from None
         if self.signer.algorithm != self.terminal.public_key.algorithm:
             raise TerminalConfigError("the terminal key's algorithm differs from the terminal certificate's")
+        if self.revocation_wanted() and self.sector is None:
+            raise TerminalConfigError("the blocklist lists card identifiers, but without a sector key (sector-1.key) "
+                                      "the cards cannot give theirs")
+
+    def current_blocklist(self) -> DocumentBlocklist | None:
+        return None if self.blocklist is None else self.blocklist.current()
+
+    def revocation_wanted(self) -> bool:
+        """Whether each card's revocation identifier must be read: the blocklist has card identifiers."""
+        current = self.current_blocklist()
+        return current is not None and bool(current.sector_identifiers)
 
     @property
     def certificates(self) -> tuple[bytes, bytes]:
@@ -112,7 +124,7 @@ class EidTerminal:
 
     @classmethod
     def load(cls, directory: Path, *, served_certificates: Sequence[bytes] = (),
-             cscas: Sequence[x509.Certificate] | None = None, blocklist: Blocklist | None = None) -> EidTerminal:
+             cscas: Sequence[x509.Certificate] | None = None, blocklist: BlocklistSource | None = None) -> EidTerminal:
         """The terminal of a ``pki create-test`` directory. ``cscas`` replaces the directory's csca.pem;
         ``served_certificates`` (DER) must all be in commCertificates."""
 

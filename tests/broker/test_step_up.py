@@ -14,14 +14,15 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from broker.assurance import AuthRequest, Level
 from broker.context import broker_of
-from broker.models import AccountAttribute, AuthEventRecord, EidLink, EidServerSession
+from broker.models import Account, AccountAttribute, AuthEventRecord, EidLink, EidServerSession
 from broker.step_up import Purpose
 from cardreader.virtual import VirtualCard
-from eid import pki
+from eid import pki, restricted_identification
+from eid.card_profile import CardProfile
 from eid.chat import AccessRight
 from eid.client.authentication import authenticate
 from tests.broker.conftest import Client, text
@@ -329,7 +330,6 @@ def test_try_again_after_a_failure_keeps_the_services_purpose(eid_broker):
 
 
 def test_eid_first_registration_with_the_mail_server_down_keeps_nothing(tmp_path, database_url):
-    from broker.models import Account
     from tests.support.network import free_port
 
     world = start(tmp_path / "data", database_url, free_port(), smtp_timeout=2.0)
@@ -348,3 +348,65 @@ def test_eid_first_registration_with_the_mail_server_down_keeps_nothing(tmp_path
         assert level(world, anonymous) is None
     finally:
         world.stop()
+
+
+def _identifier_of(world: EidBroker, card: CardProfile, authorized_only: bool) -> str:
+    """The card's sector-specific identifier for the broker's terminal sector (its revocation identifier, or with
+    ``authorized_only`` its pseudonym), as the Document Verifier's blocklist would carry it."""
+    key = next(k for k in card.restricted_identification if k.authorized_only is authorized_only)
+    sector = broker_of(world.app).eid.service.terminal.sector
+    return restricted_identification.sector_identifier(key.protocol, sector.curve, key.private_key, sector.point).hex()
+
+
+def test_a_revoked_card_gets_no_level_and_no_data(tmp_path, database_url, mailbox):
+    blocklist = tmp_path / "blocklist.txt"
+    blocklist.write_text("# no card revoked yet\n")
+    world = start(tmp_path / "data", database_url, mailbox.port, eid_blocklist_file=str(blocklist))
+    try:
+        client = citizen(world)
+        card = erika()
+        assert client.get(local(run_client(step_up_page(client), VirtualCard(card)).location)).status_code == 303
+        assert level(world, client) is Level.HIGH  # the listed identifier is another card's
+        # Reported stolen: the Document Verifier's list now has it; the running eID-Server reads the file again.
+        blocklist.write_text(f"{_identifier_of(world, card, authorized_only=False)}  # Erika's, stolen\n")
+        os.utime(blocklist, ns=(1, 1))
+        thief = citizen(world, "mallory", "198.51.100.7")
+        outcome = run_client(step_up_page(thief), VirtualCard(card))
+        page = thief.get(local(outcome.location))
+        assert "Dieser Ausweis ist als verloren oder ungültig gemeldet" in text(page)
+        assert level(world, thief) is Level.LOW
+        with broker_of(world.app).database.session() as db:
+            assert db.scalar(select(func.count()).select_from(AccountAttribute)
+                             .join(Account, Account.id == AccountAttribute.account_id)
+                             .where(Account.username == "mallory")) == 0
+        assert count(world, EidLink) == 1  # only Erika's from before
+    finally:
+        world.stop()
+
+
+def test_a_card_listed_by_its_pseudonym_is_revoked_too(tmp_path, database_url, mailbox):
+    blocklist = tmp_path / "blocklist.txt"
+    blocklist.write_text("")
+    world = start(tmp_path / "data", database_url, mailbox.port, eid_blocklist_file=str(blocklist))
+    try:
+        blocklist.write_text(f"{_identifier_of(world, erika(), authorized_only=True)}\n")
+        os.utime(blocklist, ns=(1, 1))
+        client = citizen(world)
+        page = client.get(local(run_client(step_up_page(client)).location))
+        assert "als verloren oder ungültig gemeldet" in text(page)
+        assert level(world, client) is Level.LOW and count(world, EidLink) == 0
+    finally:
+        world.stop()
+
+
+def test_a_malformed_blocklist_file_stops_the_start(tmp_path, database_url, mailbox):
+    from broker.config import load_settings
+    from broker.eid_server import terminal
+    from eid.server.terminal import TerminalConfigError
+
+    blocklist = tmp_path / "blocklist.txt"
+    blocklist.write_text("ds:zz\n")
+    settings = load_settings(tmp_path / "data", environ={}, database_url=database_url,
+                             public_url="https://127.0.0.1:8443", eid_blocklist_file=str(blocklist))
+    with pytest.raises(TerminalConfigError, match="eid_blocklist_file .*line 1"):
+        terminal(settings, erika().current_date)

@@ -20,6 +20,7 @@ from eid.paos import (
     Result, StartPaosResponse, TransmitResponse,
 )
 from eid.server import conversation
+from eid.server.blocklist import DocumentBlocklist
 from eid.server.conversation import ConversationOver
 from eid.server.request import EidRequest, InvalidRequest
 from eid.server.result import Failure
@@ -137,10 +138,64 @@ def test_card_of_a_foreign_csca_fails_passive_authentication(context):
     assert run.client.result.minor == paos.RESULT_MINOR_NO_PERMISSION
 
 
-def test_blocklisted_card_is_refused(context):
-    blocked = terminal(blocklist=lambda verified: "Document Signer revoked")
-    result = converse(replace(context, terminal=blocked)).session.state.result
-    assert result.failure is Failure.CARD_REVOKED and "Document Signer revoked" in result.message
+def _sector_identifier(authorized_only: bool) -> bytes:
+    key = next(k for k in eid_world.profile().restricted_identification if k.authorized_only is authorized_only)
+    sector = eid_world.shared_pki().sector_public_keys()[0]
+    return restricted_identification.sector_identifier(key.protocol, eid_world.shared_pki().curve, key.private_key,
+                                                       sector.point)
+
+
+def test_a_card_of_a_revoked_document_signer_is_refused(context):
+    serial = eid_world.shared_pki().document_signer.serial_number
+    blocked = terminal(blocklist=DocumentBlocklist(document_signers=frozenset({serial})))
+    run = converse(replace(context, terminal=blocked))
+    result = run.session.state.result
+    assert result.failure is Failure.CARD_REVOKED and f"Document Signer certificate {serial:x}" in result.message
+    assert result.contents == {} and result.pseudonym is None
+    assert run.client.result.minor == paos.RESULT_MINOR_NO_PERMISSION
+    assert run.session.received[-1] == "DIDAuthenticateResponse/EAC2OutputType"  # nothing read from the card
+
+
+@pytest.mark.parametrize("listed", ["revocation identifier", "pseudonym"])
+def test_a_card_on_the_blocklist_is_refused_without_data(context, listed):
+    identifier = _sector_identifier(authorized_only=listed == "pseudonym")
+    blocked = terminal(blocklist=DocumentBlocklist(frozenset({b"\x01" * 32, identifier})))
+    run = converse(replace(context, terminal=blocked))
+    result = run.session.state.result
+    assert isinstance(run.session.state, StateFailed)
+    assert result.failure is Failure.CARD_REVOKED and "blocklist" in result.message
+    assert result.contents == {} and result.pseudonym is None and result.age_verified is None
+    assert result.checks.passive_authentication and result.checks.chip_authentication
+    assert result.checks.revocation_checked and result.checks.response_macs == 10
+    assert run.client.result.minor == paos.RESULT_MINOR_NO_PERMISSION
+
+
+def test_a_card_not_on_the_blocklist_passes_and_its_revocation_identifier_stays_on_the_server(context):
+    listed = terminal(blocklist=DocumentBlocklist(frozenset({b"\x01" * 32})))
+    request = EidRequest(required=frozenset({AccessRight.READ_DG4}))  # no pseudonym asked: the revocation key needs no right
+    run = converse(replace(context, terminal=listed), request=request)
+    result = run.session.state.result
+    assert result.ok and result.given_names == "ERIKA" and result.pseudonym is None
+    # SELECT, READ DG4, VERIFY validity, MSE:Set AT + GENERAL AUTHENTICATE with the revocation key
+    assert result.checks.revocation_checked and result.checks.response_macs == 5
+    revocation = _sector_identifier(authorized_only=False)
+    assert revocation.hex() not in run.session.to_json()
+
+
+def test_without_card_identifiers_on_the_blocklist_no_revocation_identifier_is_read(context):
+    only_signers = terminal(blocklist=DocumentBlocklist(document_signers=frozenset({1})))
+    result = converse(replace(context, terminal=only_signers)).session.state.result
+    assert result.ok and not result.checks.revocation_checked and result.checks.response_macs == 8
+
+
+def test_a_card_that_withholds_its_revocation_identifier_is_refused(context):
+    profile = eid_world.profile()
+    without = replace(profile, restricted_identification=tuple(k for k in profile.restricted_identification
+                                                               if k.authorized_only))
+    listed = terminal(blocklist=DocumentBlocklist(frozenset({b"\x01" * 32})))
+    result = converse(replace(context, terminal=listed), profile=without).session.state.result
+    assert result.failure is Failure.CARD_NOT_GENUINE and "could not be checked" in result.message
+    assert result.contents == {} and not result.checks.revocation_checked
 
 
 def test_a_wrong_ca_token_is_refused(context):

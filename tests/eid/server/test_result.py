@@ -36,7 +36,13 @@ def test_stored_values_of_the_wrong_shape_are_refused():
     with pytest.raises(serialisation.SerialisationError):
         EidResult.from_dict({**data, "failure": "no_such_failure"})
     with pytest.raises(serialisation.SerialisationError):
-        EidResult.from_dict({k: v for k, v in data.items() if k != "checks"})
+        EidResult.from_dict({k: v for k, v in data.items() if k != "finished_at"})
+
+
+def test_a_field_added_later_takes_its_default_when_an_older_version_stored_the_value():
+    stored = EidResult(AT, checks=ServerChecks(True, "CN=DS", "CN=CSCA", True, 7)).to_dict()
+    del stored["checks"]["revocation_checked"]
+    assert EidResult.from_dict(stored).checks == ServerChecks(True, "CN=DS", "CN=CSCA", True, 7, False)
 
 
 @pytest.mark.parametrize("minor,message,retry_counter,expected", [
