@@ -284,6 +284,22 @@ def start(parameters: PaceParameters, password: Password, rng: Rng, chat: bytes 
     return SetAuthenticationTemplate(TerminalContext(parameters, password.type, rng), password, template)
 
 
+def pin_retry_counter(sw: int) -> int | None:
+    """What MSE:Set AT selecting PACE with the PIN answers about the PIN (TR-03110-2 §3.5.1): None while its
+    retry counter is untouched (9000), else the counter (63CX: 2 after one wrong PIN, 1 suspended — the CAN
+    first). A blocked (63C0) or deactivated (6283) PIN raises PinBlocked or PinDeactivated. An eID client sends
+    this MSE:Set AT alone to learn the PIN's state before it asks for the PIN (AusweisApp does)."""
+    if sw == 0x9000:
+        return None
+    if sw & 0xFFF0 == 0x63C0:
+        if sw == 0x63C0:
+            raise PinBlocked(sw, "MSE:Set AT")
+        return sw & 0x0F
+    if sw == 0x6283:
+        raise PinDeactivated(sw, "MSE:Set AT")
+    raise error_for_status(sw, "MSE:Set AT")
+
+
 @dataclass(frozen=True, slots=True)
 class SetAuthenticationTemplate:
     context: TerminalContext
@@ -297,12 +313,10 @@ class SetAuthenticationTemplate:
     def receive(self, response: ResponseApdu) -> EncryptedNonce:
         tries_left = None
         sw = response.sw
-        if sw & 0xFFF0 == 0x63C0:
+        if self.password.type is PasswordType.PIN:
+            tries_left = pin_retry_counter(sw)
+        elif sw & 0xFFF0 == 0x63C0:
             tries_left = sw & 0x0F
-            if tries_left == 0 and self.password.type is PasswordType.PIN:
-                raise PinBlocked(sw, "MSE:Set AT")
-        elif sw == 0x6283 and self.password.type is PasswordType.PIN:
-            raise PinDeactivated(sw, "MSE:Set AT")
         elif sw != 0x9000:
             raise error_for_status(sw, "MSE:Set AT")
         context = replace(self.context, tries_left=tries_left)

@@ -75,8 +75,9 @@ def reason_text(reason: Reason, tries_left: int | None = None) -> str:
         case Reason.WRONG_PIN:
             return _("The PIN was wrong. Please try again.")
         case Reason.CAN_REQUIRED:
-            return _("The PIN was entered wrongly twice. Before the last try, your eID client asks for the card "
-                     "access number (CAN): the six digits at the bottom right on the front of your ID card.")
+            return _("Your PIN is suspended because it was entered wrongly twice. For the last try your eID client "
+                     "first needs the card access number (CAN): the six digits at the bottom right on the front of "
+                     "your ID card. Try again and enter the CAN when asked, then your PIN.")
         case Reason.PIN_BLOCKED:
             return _("The PIN was entered wrongly three times and is now blocked. Unblock it with the PUK from "
                      "your PIN letter in your eID client (AusweisApp: \"Unblock PIN\"), then try again.")

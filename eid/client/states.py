@@ -43,7 +43,7 @@ from eid.paos import (
     EacAdditionalInput, InputApduInfo, Message, Result, StartPaos, StartPaosResponse, Transmit, TransmitResponse,
     UserAgent,
 )
-from eid.pace import InvalidPassword, PaceResult, Password, PasswordType
+from eid.pace import InvalidPassword, PaceResult, PaceSelection, Password, PasswordType, pin_retry_counter
 from eid.security_infos import parse_security_infos
 from eid.status import (
     AuthenticationFailed, PinBlocked, PinDeactivated, PinSuspended, TransportPinActive, WrongPin, raise_for_status,
@@ -283,10 +283,20 @@ def consent_for(request: Eac1Input, provider: Provider) -> Consent:
 
 
 def _pace(session: CardSession, context: ClientContext, chat: Chat, parameters) -> PaceResult:
-    """PACE with the PIN, asking again after a wrong one, and for the CAN first when the PIN is suspended."""
-    tries_left: int | None = None
+    """PACE with the PIN, asking again after a wrong one, and for the CAN first when the PIN is suspended.
+
+    The PIN's state is read before the citizen is asked (as AusweisApp does): a blocked or deactivated PIN ends
+    here, and a suspended one — from the start, or after the second wrong PIN here — asks for the CAN first. A
+    citizen who cancels at the CAN prompt is reported with the retry counter 1, so that the provider can say that
+    the CAN is needed rather than "cancelled"."""
+    answer = session.transmit(PaceSelection(parameters.protocol, PasswordType.PIN, parameters.parameter_id).command())
+    tries_left = pin_retry_counter(answer.sw)
     reason = ""
+    can_done = False
     while True:
+        if tries_left == 1 and not can_done:
+            _pace_with_can(session, context, parameters)
+            can_done, reason = True, "the PIN is suspended: this is the last try"
         pin = context.citizen.password(PasswordPrompt(PasswordType.PIN, tries_left, reason))
         if pin is None:
             raise Cancelled(tries_left)
@@ -295,14 +305,15 @@ def _pace(session: CardSession, context: ClientContext, chat: Chat, parameters) 
         except InvalidPassword:
             reason = "a PIN has six digits"
         except WrongPin as error:
+            if error.tries_left == 0:
+                raise PinBlocked(error.sw, "PACE with the PIN") from None
             tries_left, reason = error.tries_left, "the PIN was wrong"
-        except PinSuspended:
-            _pace_with_can(session, context, parameters)
-            tries_left, reason = 1, "the PIN is suspended: this is the last try"
+        except PinSuspended:  # the card counts on its own (another program used it meanwhile)
+            tries_left, can_done = 1, False
 
 
 def _pace_with_can(session: CardSession, context: ClientContext, parameters) -> None:
-    reason = "two wrong PINs: enter the card access number (CAN) first"
+    reason = "the PIN is suspended after two wrong tries: enter the card access number (CAN) first"
     while True:
         can = context.citizen.password(PasswordPrompt(PasswordType.CAN, None, reason))
         if can is None:

@@ -292,13 +292,14 @@ def _passwords(**changes):
 
 
 @pytest.mark.parametrize("profile,pins,explained", [
-    (lambda: _passwords(pin_retries=2), ("111111",), "fragt Ihre eID-Software nach der Zugangsnummer (CAN)"),
+    (lambda: _passwords(pin_retries=2), ("111111",), "Ihre PIN ist vorübergehend gesperrt"),
+    (lambda: _passwords(pin_retries=1), (), "braucht Ihre eID-Software zuerst die Zugangsnummer (CAN)"),
     (lambda: _passwords(pin_retries=0), ("123456",), "ist jetzt gesperrt. Entsperren Sie sie mit der PUK"),
     (lambda: _passwords(eid_activated=False), ("123456",), "Online-Ausweisfunktion Ihres Personalausweises ist ausgeschaltet"),
     (lambda: dataclasses.replace(erika(), person=dataclasses.replace(erika().person, date_of_expiry=erika().current_date
                                                                       - datetime.timedelta(days=1))),
      ("123456",), "Ihr Personalausweis ist abgelaufen"),
-], ids=["can-needed", "pin-blocked", "eid-deactivated", "card-expired"])
+], ids=["can-needed", "cancelled-at-the-can", "pin-blocked", "eid-deactivated", "card-expired"])
 def test_each_card_failure_is_explained_and_changes_nothing(eid_broker, profile, pins, explained):
     client = citizen(eid_broker)
     outcome = run_client(step_up_page(client), VirtualCard(profile()), pins=pins)

@@ -273,13 +273,31 @@ def test_wrong_pin_then_the_right_one(context):
     assert run.session.state.result.ok
 
 
-def test_suspended_pin_needs_the_can(context):
-    run = converse(context, pins=(eid_world.PIN,), profile=eid_world.profile(pin_retries=1))  # and no CAN
+def test_a_suspended_pin_asks_for_the_can_first_and_cancelling_there_says_the_can_is_needed(context):
+    run = converse(context, pins=(), profile=eid_world.profile(pin_retries=1))  # cancelled at the CAN prompt
     result = run.session.state.result
     assert result.failure is Failure.CAN_REQUIRED and result.tries_left == 1
-    resumed = converse(context, pins=(eid_world.PIN, eid_world.CAN, eid_world.PIN), profile=eid_world.profile(pin_retries=1))
+    assert [p.kind.name for p in run.citizen.prompts] == ["CAN"]  # the PIN was not asked for in vain
+    assert run.sent[1].message.data.retry_counter == 1  # EAC1OutputType's RetryCounter with sal#cancellationByUser
+    resumed = converse(context, pins=(eid_world.CAN, eid_world.PIN), profile=eid_world.profile(pin_retries=1))
     assert resumed.session.state.result.ok
-    assert [p.kind.name for p in resumed.citizen.prompts] == ["PIN", "CAN", "PIN"]
+    assert [(p.kind.name, p.tries_left) for p in resumed.citizen.prompts] == [("CAN", None), ("PIN", 1)]
+
+
+def test_the_second_wrong_pin_leads_to_the_can(context):
+    run = converse(context, pins=("111111", "222222"))  # and then no CAN
+    assert run.session.state.result.failure is Failure.CAN_REQUIRED
+    assert [(p.kind.name, p.tries_left) for p in run.citizen.prompts] == [("PIN", None), ("PIN", 2), ("CAN", None)]
+    resumed = converse(context, pins=("111111", eid_world.CAN, eid_world.PIN), profile=eid_world.profile(pin_retries=2))
+    assert resumed.session.state.result.ok
+    assert [(p.kind.name, p.tries_left) for p in resumed.citizen.prompts] == [("PIN", 2), ("CAN", None), ("PIN", 1)]
+
+
+def test_the_last_wrong_pin_blocks_it_without_asking_again(context):
+    run = converse(context, pins=(eid_world.CAN, "111111", eid_world.PIN), profile=eid_world.profile(pin_retries=1))
+    result = run.session.state.result
+    assert result.failure is Failure.PIN_BLOCKED and result.tries_left == 0
+    assert [p.kind.name for p in run.citizen.prompts] == ["CAN", "PIN"] and run.card.passwords.pin_retries == 0
 
 
 def test_blocked_pin(context):
