@@ -178,4 +178,5 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
                             ("reset.request_link", settings.ratelimit_reset),
                             ("reset.set_password", settings.ratelimit_reset)):
         app.view_functions[endpoint] = limiter.limit(limit, methods=["POST"])(app.view_functions[endpoint])
+    step_up.rate_limits(app, limiter, settings)
     return app

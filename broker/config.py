@@ -72,6 +72,11 @@ class Settings:
     ratelimit_login: str = "30 per minute; 300 per hour"
     ratelimit_register: str = "10 per hour"
     ratelimit_reset: str = "10 per hour"
+    # The eID step-up (each start makes an eID-Server session): starts per client address and per browser
+    # session, and the step-up's other requests (the page polls its status every second) per browser session.
+    ratelimit_step_up: str = "60 per hour"
+    ratelimit_step_up_session: str = "10 per 10 minutes"
+    ratelimit_eid_requests: str = "120 per minute"
     # Per account, in the database (so several workers share it): failures from clients without the
     # account's device cookie are free up to this count, then each further attempt waits twice as long.
     throttle_free_failures: int = 5

@@ -8,22 +8,32 @@
     GET  /eid/refresh?ref=…      the RefreshAddress: only in the browser session that started the step-up
     GET|POST /eid/relink         confirm with the password to link a new (renewed) card
     GET|POST /eid/register       create an account from the eID (with consent to what is stored)
+
+Rate limits (:func:`rate_limits`, Flask-Limiter as for the login): starts (each makes an eID-Server session)
+per client address and per browser session, the other requests per browser session, the password of a re-link
+like a login; a breach gets a page that says how long to wait.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import re
+import time
 from urllib.parse import urlencode
 
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, Flask, abort, flash, jsonify, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
+from flask_limiter import Limiter, RequestLimit
+from flask_limiter.util import get_remote_address
+from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from broker import attributes as attrs
 from broker.accounts import UsernameTaken, create_account
+from broker.config import Settings
 from broker.context import broker, db
 from broker.forms import ConfirmForm, EidRegistrationForm, PasswordConfirmForm
 from broker.logs import log
@@ -377,3 +387,66 @@ def _create(form: EidRegistrationForm, found: Pending, result) -> Response | int
     flash(_("Your account has been created with your ID card, and you are logged in with the level of assurance "
             "\"high\". We have sent you a link to confirm your e-mail address."), "success")
     return redirect(url_for("account.overview"), 303)
+
+
+# --- rate limits ---
+
+def session_key() -> str:
+    """The browser session (its record, which stays when the session gets a new identifier), else the address."""
+    record = server_session().record_id
+    return f"session:{record}" if record is not None else f"address:{get_remote_address()}"
+
+
+def _wait_seconds(limit: RequestLimit) -> int:
+    return max(1, math.ceil(limit.reset_at - 1 - time.time()))  # reset_at is rounded up to the next second
+
+
+def _wait_minutes(limit: RequestLimit) -> int:
+    return math.ceil(_wait_seconds(limit) / 60)
+
+
+def _too_many_starts(limit: RequestLimit) -> Response:
+    log(logger, "step-up rate limit", limit=str(limit.limit), account_id=server_session().account_id)
+    message = ngettext("You have started the identification with your ID card too often in a short time. For your "
+                       "protection, please wait %(num)d minute and then try again.",
+                       "You have started the identification with your ID card too often in a short time. For your "
+                       "protection, please wait %(num)d minutes and then try again.", _wait_minutes(limit))
+    page = render_template("step_up_refused.html", title=_("Please wait a moment"), message=message)
+    return make_response(page, 429, {"Retry-After": str(_wait_seconds(limit))})
+
+
+def _too_many_requests(limit: RequestLimit) -> Response:
+    message = ngettext("Too many requests for the identification with your ID card. Please wait %(num)d minute.",
+                       "Too many requests for the identification with your ID card. Please wait %(num)d minutes.",
+                       _wait_minutes(limit))
+    headers = {"Retry-After": str(_wait_seconds(limit))}
+    if request.endpoint == "step_up.status":
+        return make_response(jsonify(progress="limited", final=False, text=message), 429, headers)
+    page = render_template("step_up_refused.html", title=_("Please wait a moment"), message=message)
+    return make_response(page, 429, headers)
+
+
+@bp.errorhandler(429)
+def _limited(error: HTTPException):
+    """The step-up's own page for a breached limit (the on_breach answers above), else the broker's."""
+    if error.response is not None:
+        return error.response
+    return render_template("error.html", message=_("Too many requests from your address. Please wait a moment "
+                                                   "and try again."), code=429), 429
+
+
+def rate_limits(app: Flask, limiter: Limiter, settings: Settings) -> None:
+    """The step-up's limits on ``app``'s views (after the blueprint is registered)."""
+    per_address = limiter.shared_limit(settings.ratelimit_step_up, "eid-starts-address", key_func=get_remote_address,
+                                       methods=["POST"], on_breach=_too_many_starts)
+    per_session = limiter.shared_limit(settings.ratelimit_step_up_session, "eid-starts-session", key_func=session_key,
+                                       methods=["POST"], on_breach=_too_many_starts)
+    requests = limiter.shared_limit(settings.ratelimit_eid_requests, "eid-requests", key_func=session_key,
+                                    on_breach=_too_many_requests)
+    password = limiter.limit(settings.ratelimit_login, methods=["POST"])
+    views = app.view_functions
+    for endpoint in ("step_up.begin", "step_up.again"):
+        views[endpoint] = per_address(per_session(views[endpoint]))
+    for endpoint in ("step_up.page", "step_up.status", "step_up.tc_token", "step_up.refresh"):
+        views[endpoint] = requests(views[endpoint])
+    views["step_up.relink"] = password(views["step_up.relink"])

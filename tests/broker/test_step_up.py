@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -29,16 +29,28 @@ from tests.broker.conftest import Client, text
 from tests.broker.helpers import PASSWORD
 from tests.broker.step_up_world import (EidBroker, citizen, count, erika, level, local, other_card, run_client, start,
                                        step_up_page, tc_token_url)
+from tests.support.network import free_port
 from tests.support.smtp import Mailbox
 
 
 @pytest.fixture
-def eid_broker(tmp_path: Path, database_url: str, mailbox: Mailbox) -> Iterator[EidBroker]:
-    world = start(tmp_path / "data", database_url, mailbox.port)
-    try:
-        yield world
-    finally:
+def broker_with(tmp_path: Path, database_url: str, mailbox: Mailbox) -> Iterator[Callable[..., EidBroker]]:
+    """Starts the broker with its eID function and some settings changed (``broker_with(eid_psk=False)``, a
+    ``clock``, another ``smtp_port``); stopped after the test."""
+    started: list[EidBroker] = []
+
+    def make(smtp_port: int | None = None, **overrides: object) -> EidBroker:
+        started.append(start(tmp_path / "data", database_url, smtp_port or mailbox.port, **overrides))
+        return started[-1]
+
+    yield make
+    for world in started:
         world.stop()
+
+
+@pytest.fixture
+def eid_broker(broker_with: Callable[..., EidBroker]) -> EidBroker:
+    return broker_with()
 
 
 def test_step_up_raises_the_session_to_high_and_stores_the_card_data(eid_broker, mailbox):
@@ -216,38 +228,32 @@ class VanishingCitizen:
         raise AssertionError("not asked")
 
 
-def test_a_client_that_disappears_midway_expires_and_the_citizen_sees_why(tmp_path, database_url, mailbox, clock):
-    world = start(tmp_path / "data", database_url, mailbox.port, clock=clock)
-    try:
-        client = citizen(world)
-        page = step_up_page(client)
-        assert client.get("/eid/status").get_json()["progress"] == "waiting_for_client"
-        with pytest.raises(Vanished):
-            authenticate(tc_token_url(page), VanishingCitizen(), lambda: None, os.urandom)
-        status = client.get("/eid/status").get_json()
-        assert status == {"progress": "waiting_for_pin", "final": False,
-                          "text": "Bitte prüfen Sie die Anfrage in Ihrer eID-Software und geben Sie dort Ihre PIN ein."}
-        clock.advance(minutes=11)  # past the time the citizen has to consent and enter the PIN
-        status = client.get("/eid/status").get_json()
-        assert status["progress"] == "failed" and status["final"]
-        assert "nicht mehr geantwortet" in status["text"]
-        shown = text(client.get("/eid/step-up"))
-        assert "Ihre eID-Software hat nicht mehr geantwortet" in shown
-        assert level(world, client) is Level.LOW
-    finally:
-        world.stop()
+def test_a_client_that_disappears_midway_expires_and_the_citizen_sees_why(broker_with, clock):
+    world = broker_with(clock=clock)
+    client = citizen(world)
+    page = step_up_page(client)
+    assert client.get("/eid/status").get_json()["progress"] == "waiting_for_client"
+    with pytest.raises(Vanished):
+        authenticate(tc_token_url(page), VanishingCitizen(), lambda: None, os.urandom)
+    status = client.get("/eid/status").get_json()
+    assert status == {"progress": "waiting_for_pin", "final": False,
+                      "text": "Bitte prüfen Sie die Anfrage in Ihrer eID-Software und geben Sie dort Ihre PIN ein."}
+    clock.advance(minutes=11)  # past the time the citizen has to consent and enter the PIN
+    status = client.get("/eid/status").get_json()
+    assert status["progress"] == "failed" and status["final"]
+    assert "nicht mehr geantwortet" in status["text"]
+    shown = text(client.get("/eid/step-up"))
+    assert "Ihre eID-Software hat nicht mehr geantwortet" in shown
+    assert level(world, client) is Level.LOW
 
 
-def test_no_psk_mode(tmp_path, database_url, mailbox):
-    world = start(tmp_path / "data", database_url, mailbox.port, eid_psk=False)
-    try:
-        client = citizen(world)
-        outcome = run_client(step_up_page(client))
-        assert outcome.ok
-        assert client.get(local(outcome.location)).status_code == 303
-        assert level(world, client) is Level.HIGH
-    finally:
-        world.stop()
+def test_no_psk_mode(broker_with):
+    world = broker_with(eid_psk=False)
+    client = citizen(world)
+    outcome = run_client(step_up_page(client))
+    assert outcome.ok
+    assert client.get(local(outcome.location)).status_code == 303
+    assert level(world, client) is Level.HIGH
 
 
 def test_the_tc_token_url_redirects_to_the_listener_and_the_step_up_needs_https(eid_broker, mailbox, app_factory):
@@ -273,17 +279,14 @@ def test_a_frontend_request_names_the_data_to_read():
     assert Purpose.from_dict(purpose.to_dict()) == purpose
 
 
-def test_expired_eid_sessions_are_purged_when_a_step_up_starts(tmp_path, database_url, mailbox, clock):
-    world = start(tmp_path / "data", database_url, mailbox.port, clock=clock)
-    try:
-        client = citizen(world)
-        step_up_page(client)
-        assert count(world, EidServerSession) == 1
-        clock.advance(minutes=20)  # the first one expired (15 minutes at most)
-        step_up_page(client)
-        assert count(world, EidServerSession) == 1
-    finally:
-        world.stop()
+def test_expired_eid_sessions_are_purged_when_a_step_up_starts(broker_with, clock):
+    world = broker_with(clock=clock)
+    client = citizen(world)
+    step_up_page(client)
+    assert count(world, EidServerSession) == 1
+    clock.advance(minutes=20)  # the first one expired (15 minutes at most)
+    step_up_page(client)
+    assert count(world, EidServerSession) == 1
 
 
 def _passwords(**changes):
@@ -330,25 +333,20 @@ def test_try_again_after_a_failure_keeps_the_services_purpose(eid_broker):
     assert back.status_code == 303 and back.headers["Location"] == "/oidc/resume"
 
 
-def test_eid_first_registration_with_the_mail_server_down_keeps_nothing(tmp_path, database_url):
-    from tests.support.network import free_port
-
-    world = start(tmp_path / "data", database_url, free_port(), smtp_timeout=2.0)
-    try:
-        anonymous = world.client()
-        assert anonymous.submit("/", {}, action="/eid/step-up").status_code == 303
-        back = anonymous.get(local(run_client(text(anonymous.get("/eid/step-up"))).location))
-        assert back.headers["Location"] == "/eid/register"
-        fields = {"username": "erika", "email": "erika@example.de", "password": PASSWORD,
-                  "password_repeat": PASSWORD, "consent": "y"}
-        refused = anonymous.submit("/eid/register", fields)
-        assert refused.status_code == 503
-        assert "kein Konto angelegt" in text(refused)
-        assert count(world, Account) == 0 and count(world, EidLink) == 0 and count(world, AccountAttribute) == 0
-        assert count(world, AuthEventRecord) == 0
-        assert level(world, anonymous) is None
-    finally:
-        world.stop()
+def test_eid_first_registration_with_the_mail_server_down_keeps_nothing(broker_with):
+    world = broker_with(smtp_port=free_port(), smtp_timeout=2.0)
+    anonymous = world.client()
+    assert anonymous.submit("/", {}, action="/eid/step-up").status_code == 303
+    back = anonymous.get(local(run_client(text(anonymous.get("/eid/step-up"))).location))
+    assert back.headers["Location"] == "/eid/register"
+    fields = {"username": "erika", "email": "erika@example.de", "password": PASSWORD,
+              "password_repeat": PASSWORD, "consent": "y"}
+    refused = anonymous.submit("/eid/register", fields)
+    assert refused.status_code == 503
+    assert "kein Konto angelegt" in text(refused)
+    assert count(world, Account) == 0 and count(world, EidLink) == 0 and count(world, AccountAttribute) == 0
+    assert count(world, AuthEventRecord) == 0
+    assert level(world, anonymous) is None
 
 
 def _identifier_of(world: EidBroker, card: CardProfile, authorized_only: bool) -> str:
@@ -359,45 +357,39 @@ def _identifier_of(world: EidBroker, card: CardProfile, authorized_only: bool) -
     return restricted_identification.sector_identifier(key.protocol, sector.curve, key.private_key, sector.point).hex()
 
 
-def test_a_revoked_card_gets_no_level_and_no_data(tmp_path, database_url, mailbox):
+def test_a_revoked_card_gets_no_level_and_no_data(broker_with, tmp_path):
     blocklist = tmp_path / "blocklist.txt"
     blocklist.write_text("# no card revoked yet\n")
-    world = start(tmp_path / "data", database_url, mailbox.port, eid_blocklist_file=str(blocklist))
-    try:
-        client = citizen(world)
-        card = erika()
-        assert client.get(local(run_client(step_up_page(client), VirtualCard(card)).location)).status_code == 303
-        assert level(world, client) is Level.HIGH  # the listed identifier is another card's
-        # Reported stolen: the Document Verifier's list now has it; the running eID-Server reads the file again.
-        blocklist.write_text(f"{_identifier_of(world, card, authorized_only=False)}  # Erika's, stolen\n")
-        os.utime(blocklist, ns=(1, 1))
-        thief = citizen(world, "mallory", "198.51.100.7")
-        outcome = run_client(step_up_page(thief), VirtualCard(card))
-        page = thief.get(local(outcome.location))
-        assert "Dieser Ausweis ist als verloren oder ungültig gemeldet" in text(page)
-        assert level(world, thief) is Level.LOW
-        with broker_of(world.app).database.session() as db:
-            assert db.scalar(select(func.count()).select_from(AccountAttribute)
-                             .join(Account, Account.id == AccountAttribute.account_id)
-                             .where(Account.username == "mallory")) == 0
-        assert count(world, EidLink) == 1  # only Erika's from before
-    finally:
-        world.stop()
+    world = broker_with(eid_blocklist_file=str(blocklist))
+    client = citizen(world)
+    card = erika()
+    assert client.get(local(run_client(step_up_page(client), VirtualCard(card)).location)).status_code == 303
+    assert level(world, client) is Level.HIGH  # the listed identifier is another card's
+    # Reported stolen: the Document Verifier's list now has it; the running eID-Server reads the file again.
+    blocklist.write_text(f"{_identifier_of(world, card, authorized_only=False)}  # Erika's, stolen\n")
+    os.utime(blocklist, ns=(1, 1))
+    thief = citizen(world, "mallory", "198.51.100.7")
+    outcome = run_client(step_up_page(thief), VirtualCard(card))
+    page = thief.get(local(outcome.location))
+    assert "Dieser Ausweis ist als verloren oder ungültig gemeldet" in text(page)
+    assert level(world, thief) is Level.LOW
+    with broker_of(world.app).database.session() as db:
+        assert db.scalar(select(func.count()).select_from(AccountAttribute)
+                         .join(Account, Account.id == AccountAttribute.account_id)
+                         .where(Account.username == "mallory")) == 0
+    assert count(world, EidLink) == 1  # only Erika's from before
 
 
-def test_a_card_listed_by_its_pseudonym_is_revoked_too(tmp_path, database_url, mailbox):
+def test_a_card_listed_by_its_pseudonym_is_revoked_too(broker_with, tmp_path):
     blocklist = tmp_path / "blocklist.txt"
     blocklist.write_text("")
-    world = start(tmp_path / "data", database_url, mailbox.port, eid_blocklist_file=str(blocklist))
-    try:
-        blocklist.write_text(f"{_identifier_of(world, erika(), authorized_only=True)}\n")
-        os.utime(blocklist, ns=(1, 1))
-        client = citizen(world)
-        page = client.get(local(run_client(step_up_page(client)).location))
-        assert "als verloren oder ungültig gemeldet" in text(page)
-        assert level(world, client) is Level.LOW and count(world, EidLink) == 0
-    finally:
-        world.stop()
+    world = broker_with(eid_blocklist_file=str(blocklist))
+    blocklist.write_text(f"{_identifier_of(world, erika(), authorized_only=True)}\n")
+    os.utime(blocklist, ns=(1, 1))
+    client = citizen(world)
+    page = client.get(local(run_client(step_up_page(client)).location))
+    assert "als verloren oder ungültig gemeldet" in text(page)
+    assert level(world, client) is Level.LOW and count(world, EidLink) == 0
 
 
 def test_a_malformed_blocklist_file_stops_the_start(tmp_path, database_url, mailbox):
@@ -411,3 +403,51 @@ def test_a_malformed_blocklist_file_stops_the_start(tmp_path, database_url, mail
                              public_url="https://127.0.0.1:8443", eid_blocklist_file=str(blocklist))
     with pytest.raises(TerminalConfigError, match="eid_blocklist_file .*line 1"):
         terminal(settings, erika().current_date)
+
+
+def _start_step_up(client: Client):
+    return client.submit("/account", {}, action="/eid/step-up")
+
+
+def test_step_up_starts_are_limited_per_browser_session(broker_with):
+    world = broker_with(ratelimit_step_up_session="2 per 10 minutes")
+    client = citizen(world)
+    assert [_start_step_up(client).status_code for _ in range(2)] == [303, 303]
+    refused = _start_step_up(client)
+    assert refused.status_code == 429 and 0 < int(refused.headers["Retry-After"]) <= 600
+    assert "zu oft gestartet" in text(refused) and "Bitte warten Sie" in text(refused)
+    again = client.submit("/eid/step-up", {}, action="/eid/step-up/again")  # "try again" counts the same
+    assert again.status_code == 429
+    assert count(world, EidServerSession) == 2  # refused starts made no eID-Server session
+    # The same address, another browser: its own budget.
+    assert _start_step_up(citizen(world, "max")).status_code == 303
+
+
+def test_step_up_starts_are_limited_per_address(broker_with):
+    world = broker_with(ratelimit_step_up="3 per hour")
+    erika_browser, max_browser = citizen(world, "erika"), citizen(world, "max")
+    statuses = [_start_step_up(browser).status_code for browser in (erika_browser, max_browser) * 2]
+    assert statuses == [303, 303, 303, 429]
+    assert count(world, EidServerSession) == 3
+    assert _start_step_up(citizen(world, "eva", "198.51.100.7")).status_code == 303  # another address
+
+
+def test_status_polling_is_limited_per_browser_session(broker_with):
+    world = broker_with(ratelimit_eid_requests="3 per minute")
+    client = citizen(world)
+    assert _start_step_up(client).status_code == 303
+    assert [client.get("/eid/status").status_code for _ in range(3)] == [200, 200, 200]
+    limited = client.get("/eid/status")
+    assert limited.status_code == 429
+    assert limited.get_json()["progress"] == "limited" and "Bitte warten Sie 1 Minute" in limited.get_json()["text"]
+    assert client.get("/eid/step-up").status_code == 429
+
+
+def test_the_password_of_a_re_link_is_limited_like_a_login(broker_with):
+    world = broker_with(ratelimit_login="3 per hour")
+    client = citizen(world)
+    assert client.get(local(run_client(step_up_page(client)).location)).status_code == 303
+    renewed = VirtualCard(other_card("ERIKA", "MUSTERMANN"))
+    assert client.get(local(run_client(step_up_page(client), renewed).location)).headers["Location"] == "/eid/relink"
+    wrong = [client.submit("/eid/relink", {"current_password": "guess"}).status_code for _ in range(4)]
+    assert wrong == [400, 400, 400, 429]  # the login's limit, for the re-link form of its own
