@@ -20,7 +20,7 @@ import logging
 import math
 import re
 import time
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from flask import Blueprint, Flask, abort, flash, jsonify, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -50,8 +50,9 @@ from broker.views.registration import confirm_new_account
 bp = Blueprint("step_up", __name__, url_prefix="/eid")
 logger = logging.getLogger("broker.eid")
 TOKEN = re.compile(r"^[0-9a-f]{64}$")
-# The step-up page polls /eid/status with its script (script-src 'self'); everything else stays as strict.
-PAGE_POLICY = ("default-src 'none'; style-src 'self'; img-src 'self'; script-src 'self'; connect-src 'self'; "
+# The step-up page's script (script-src 'self') polls /eid/status and asks the local eID client for its Status
+# (connect-src: its origin, http://127.0.0.1:24727 — loopback, so no mixed content); everything else stays as strict.
+PAGE_POLICY = ("default-src 'none'; style-src 'self'; img-src 'self'; script-src 'self'; connect-src 'self' {client}; "
                "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 
 ATTRIBUTE_NAMES = {
@@ -172,15 +173,17 @@ def _page(found: Pending, reason: Reason | None = None, tries_left: int | None =
         refused = failure_reason(result)
         reason, tries_left = refused.reason, refused.tries_left
     link = service.client_url + "?" + _query(found.tc_token_url)
+    client = urlsplit(service.client_url)
     required = _labels(found.purpose.required) + [ATTRIBUTE_NAMES[attrs.PSEUDONYM]]
     optional = _labels(found.purpose.optional)
     page = render_template(
         "step_up.html", purpose=found.purpose, required=required, optional=optional, client_link=link,
+        client_status_url=service.client_url + "?Status",
         progress=progress, progress_text=PROGRESS_TEXT[progress],
         failure=reason_text(reason, tries_left) if reason is not None else None, form=ConfirmForm(),
         own_account=found.purpose.service_id == ACCOUNT_PURPOSE.service_id,
         registering=found.account_id is None)
-    return page, status, {"Content-Security-Policy": PAGE_POLICY}
+    return page, status, {"Content-Security-Policy": PAGE_POLICY.format(client=f"{client.scheme}://{client.netloc}")}
 
 
 def _labels(names: tuple[str, ...]) -> list[str]:

@@ -4,10 +4,19 @@ The browser opens this URL (a link on the provider's page); the client runs the 
 browser waits and then answers ``303 See Other`` to the refresh URL (or the CommunicationErrorAddress), or
 an error status when there is nowhere to send the browser (400, 404). One authentication at a time: there
 is one card. It listens on loopback only.
+
+``GET /eID-Client?Status`` (§2.2.1.2) answers at once, also while an authentication runs, with what the
+client is (``text/plain`` lines ``Name: …``, as AusweisApp answers; ``?Status=json`` the same as JSON), so
+that a provider's page can tell whether an eID client is running before the citizen follows its link. Only this
+answer carries ``Access-Control-Allow-Origin`` (§2.2.2.1: the Status action MAY, all others MUST NOT); an
+``OPTIONS`` preflight for it is answered too, with ``Access-Control-Allow-Private-Network`` for browsers that
+still send Private Network Access preflights. Every answer names the client and the version of the guideline
+in its ``Server`` header (§2.2.2.1).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import socket
 import threading
@@ -16,11 +25,24 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 from eid.client.authentication import Outcome
+from eid.client.states import USER_AGENT
 
 log = logging.getLogger(__name__)
 
 DEFAULT_PORT = 24727
 PATH = "/eID-Client"
+GUIDELINE = "TR-03124-1/1.4"
+VERSION = f"{USER_AGENT.version_major}.{USER_AGENT.version_minor}.{USER_AGENT.version_subminor or 0}"
+STATUS = {
+    "Name": USER_AGENT.name,
+    "Implementation-Title": USER_AGENT.name,
+    "Implementation-Vendor": "eid-broker",
+    "Implementation-Version": VERSION,
+    "Specification-Title": "TR-03124-1",
+    "Specification-Vendor": "Federal Office for Information Security",
+    "Specification-Version": "1.4",
+}
+CORS_FOR_STATUS = {"Access-Control-Allow-Origin": "*"}
 
 
 class EidClientListener(ThreadingHTTPServer):
@@ -61,10 +83,33 @@ class _Handler(BaseHTTPRequestHandler):
     sys_version = ""
     server: EidClientListener
 
+    def version_string(self) -> str:
+        return f"{USER_AGENT.name.replace(' ', '-')}/{VERSION} ({GUIDELINE})"
+
+    def _status_query(self) -> dict[str, list[str]] | None:
+        """The query of a Status action, else None."""
+        parts = urlsplit(self.path)
+        query = parse_qs(parts.query, keep_blank_values=True)
+        return query if parts.path == PATH and "Status" in query else None
+
+    def do_OPTIONS(self) -> None:
+        if self._status_query() is None:
+            self._answer(405, "only the Status action takes a preflight")
+            return
+        self._answer(204, "", {**CORS_FOR_STATUS, "Access-Control-Allow-Methods": "GET",
+                               "Access-Control-Allow-Private-Network": "true", "Access-Control-Max-Age": "600"})
+
     def do_GET(self) -> None:
         parts = urlsplit(self.path)
         if parts.path != PATH:
             self._answer(404, "not found")
+            return
+        status = self._status_query()
+        if status is not None:
+            if status["Status"] == ["json"]:
+                self._answer(200, json.dumps(STATUS), CORS_FOR_STATUS, "application/json")
+            else:
+                self._answer(200, "\n".join(f"{name}: {value}" for name, value in STATUS.items()), CORS_FOR_STATUS)
             return
         urls = parse_qs(parts.query).get("tcTokenURL", [])
         if len(urls) != 1:
@@ -79,12 +124,13 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._answer(outcome.status, outcome.message)
 
-    def _answer(self, status: int, text: str, headers: dict[str, str] | None = None) -> None:
+    def _answer(self, status: int, text: str, headers: dict[str, str] | None = None,
+                content_type: str = "text/plain") -> None:
         body = (text + "\n").encode() if text else b""
         self.send_response(status)
         for name, value in (headers or {}).items():
             self.send_header(name, value)
-        self.send_header("Content-Type", "text/plain; charset=utf-8")
+        self.send_header("Content-Type", f"{content_type}; charset=utf-8")
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Cache-Control", "no-store")
         self.end_headers()

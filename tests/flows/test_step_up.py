@@ -14,6 +14,7 @@ import dataclasses
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -24,7 +25,7 @@ from cardreader.virtual import VirtualCard
 from eid import pki
 from tests.broker.step_up_world import erika, other_card
 from tests.support.broker import LiveBroker, start_broker, stop_broker
-from tests.support.browser import assert_accessible
+from tests.support.browser import CHROMIUM, CHROMIUM_FLAGS, assert_accessible
 from tests.support.network import free_port, wait_for_port
 from tests.support.pcscd import wait_for_card
 from tests.support.smtp import Mailbox
@@ -51,6 +52,8 @@ class EidClient:
 
 
 def stop_eid_client(client: EidClient) -> None:
+    if client.process.stdin is not None and not client.process.stdin.closed:
+        client.process.stdin.close()
     if client.process.poll() is None:
         client.process.terminate()
         try:
@@ -78,15 +81,17 @@ def broker_with_eid(tmp_path: Path, mailbox: Mailbox, eid_client_port: int) -> I
         stop_broker(broker)
 
 
-def eid_client_at(tmp_path: Path, port: int, reader: str, pins: str) -> EidClient:
-    """Start the eID client on the port the broker's step-up page links to."""
+def eid_client_at(tmp_path: Path, port: int, reader: str, pins: str | None) -> EidClient:
+    """Start the eID client on the port the broker's step-up page links to. ``pins`` None: standard input stays
+    open, the client waits at the PIN until the test writes it (``client.process.stdin``)."""
     log_path = tmp_path / "eid-client.log"
     process = subprocess.Popen([str(EID_BROKER), "eid-client", "--port", str(port), "--reader", reader, "--pin-stdin",
                                 "--wait", "5"], stdin=subprocess.PIPE, stdout=open(log_path, "wb"),
                                stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
     assert process.stdin is not None
-    process.stdin.write(pins.encode())
-    process.stdin.close()
+    if pins is not None:
+        process.stdin.write(pins.encode())
+        process.stdin.close()
     wait_for_port(port, CLIENT_TIMEOUT, alive=lambda: process.poll() is None)
     return EidClient(port, process, log_path)
 
@@ -95,7 +100,7 @@ def eid_client_at(tmp_path: Path, port: int, reader: str, pins: str) -> EidClien
 def eid_client(tmp_path: Path, eid_client_port: int, pcscd) -> Iterator[Callable[..., EidClient]]:
     started: list[EidClient] = []
 
-    def start(pins: str = "123456\n") -> EidClient:
+    def start(pins: str | None = "123456\n") -> EidClient:
         started.append(eid_client_at(tmp_path, eid_client_port, pcscd.reader_names[0], pins))
         return started[-1]
 
@@ -116,7 +121,7 @@ def log_in(page: Page, broker: LiveBroker) -> None:
 def open_step_up(page: Page) -> None:
     page.get_by_role("button", name="Mit dem Personalausweis bestätigen").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Identität mit dem Personalausweis bestätigen")
-    expect(page.get_by_role("status").last).to_contain_text("Warten auf Ihre eID-Software")
+    expect(page.locator("#step-up-progress")).to_contain_text("Warten auf Ihre eID-Software")
     assert_accessible(page)
 
 
@@ -266,3 +271,102 @@ def test_eid_first_account_then_a_renewed_card_linked_with_the_password(page: Pa
     page.get_by_role("button", name="Link the new ID card").click()
     expect(page.get_by_role("status").first).to_contain_text("Your new ID card is now linked")
     expect(page.locator("dl.profile").first).to_contain_text("high")
+
+
+NO_CLIENT = "Auf diesem Gerät läuft keine eID-Software."
+CLIENT_LINK = "eID-Software öffnen und mit dem Personalausweis bestätigen"
+
+
+def test_the_page_says_when_no_eid_client_runs_and_notices_when_one_starts(page: Page, broker_with_eid, eid_client,
+                                                                            vpcd):
+    vpcd(VirtualCard(erika()))
+    log_in(page, broker_with_eid)
+    open_step_up(page)
+    missing = page.get_by_role("alert")
+    expect(missing).to_contain_text(NO_CLIENT)
+    expect(missing).to_contain_text("Starten Sie die AusweisApp")
+    assert_accessible(page)
+    eid_client()
+    expect(missing).to_be_hidden(timeout=10_000)  # the page asks again every 3 seconds
+    follow_eid_link(page)
+    expect(page.locator("dl.profile").first).to_contain_text("hoch")
+
+
+def test_the_page_shows_the_progress_after_the_eid_client_link_was_followed(page: Page, broker_with_eid, eid_client,
+                                                                            vpcd):
+    vpcd(VirtualCard(erika()))
+    client = eid_client(pins=None)  # waits at the PIN
+    log_in(page, broker_with_eid)
+    with page.expect_request("**/eID-Client?Status") as probed:
+        open_step_up(page)
+    assert probed.value.url == f"{client.url}?Status"
+    page.wait_for_timeout(500)
+    expect(page.get_by_text(NO_CLIENT)).to_be_hidden()
+    # The browser waits for the eID client's answer; meanwhile the step-up page is still shown, its script runs and
+    # follows the progress (Playwright's locators wait for the navigation: the window title is read instead).
+    browser_tab = page.context.new_cdp_session(page)
+    page.get_by_role("link", name=CLIENT_LINK).click(no_wait_after=True)
+    polled: list[str] = []
+    page.on("request", lambda r: polled.append(r.url) if r.url.endswith("/eid/status") else None)
+    pin_asked = "Bitte prüfen Sie die Anfrage in Ihrer eID-Software und geben Sie dort Ihre PIN ein."
+    for _ in range(300):
+        shown = browser_tab.send("Target.getTargetInfo")["targetInfo"]
+        if shown["title"].startswith(pin_asked):
+            break
+        time.sleep(0.1)
+    assert shown["title"] == f"{pin_asked} – Identität mit dem Personalausweis bestätigen – Bürgerkonto", shown
+    assert shown["url"].endswith("/eid/step-up") and polled  # the page, still there, polls the status
+    assert client.process.stdin is not None
+    client.process.stdin.write(b"123456\n")
+    client.process.stdin.flush()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Mein Konto", timeout=60_000)
+    expect(page.locator("dl.profile").first).to_contain_text("hoch")
+
+
+@pytest.fixture
+def public_broker_page(playwright_instance, broker_with_eid) -> Iterator[Callable[[bool], Page]]:
+    """Chromium that takes the broker for a public web site (``--ip-address-space-overrides``), so Local Network
+    Access applies to the page's requests to the eID client on 127.0.0.1 — as for a real broker on the internet;
+    with ``allowed`` the citizen has granted the page the "loopback-network" permission."""
+    port = broker_with_eid.url.rsplit(":", 1)[1]
+    browser = playwright_instance.chromium.launch(
+        executable_path=CHROMIUM, headless=True,
+        args=[*CHROMIUM_FLAGS, f"--ip-address-space-overrides=127.0.0.1:{port}=public"])
+
+    def open_page(allowed: bool) -> Page:
+        context = browser.new_context(ignore_https_errors=True, locale="de-DE")
+        page = context.new_page()
+        if allowed:
+            cdp = context.new_cdp_session(page)
+            browser_context = cdp.send("Target.getTargetInfo")["targetInfo"]["browserContextId"]
+            cdp.send("Browser.grantPermissions", {"permissions": ["loopbackNetwork"], "origin": broker_with_eid.url,
+                                                  "browserContextId": browser_context})
+        return page
+
+    try:
+        yield open_page
+    finally:
+        browser.close()
+
+
+def test_on_a_public_site_the_check_needs_the_loopback_permission(public_broker_page, broker_with_eid, eid_client,
+                                                                   vpcd):
+    vpcd(VirtualCard(erika()))
+    eid_client()
+    refused = public_broker_page(allowed=False)  # headless Chromium answers the permission prompt with "no"
+    log_in(refused, broker_with_eid)
+    open_step_up(refused)
+    expect(refused.get_by_role("status").filter(has_text="Ihr Browser hat dieser Seite nicht erlaubt")).to_be_visible()
+    expect(refused.get_by_text(NO_CLIENT)).to_be_hidden()  # it does not claim what it could not see
+    assert_accessible(refused)
+
+    allowed = public_broker_page(allowed=True)
+    log_in(allowed, broker_with_eid)
+    with allowed.expect_response("**/eID-Client?Status") as probed:
+        open_step_up(allowed)
+    assert probed.value.status == 200  # the client answered (the page's "no-cors" fetch would not need CORS headers)
+    allowed.wait_for_timeout(500)
+    expect(allowed.locator("#eid-client-missing")).to_be_hidden()
+    expect(allowed.locator("#eid-client-unknown")).to_be_hidden()
+    follow_eid_link(allowed)  # a top-level navigation to 127.0.0.1 needs no permission
+    expect(allowed.locator("dl.profile").first).to_contain_text("hoch")
