@@ -94,6 +94,13 @@ class PasswordConfirmForm(FlaskForm):
 
 
 class LoginForm(FlaskForm):
+    """No CSRF field of its own: CSRFProtect checks the token of every POST before any view runs, and the
+    field would sign a fresh token on every login, which a successful one (a redirect) never shows. The
+    page renders ``csrf_token()`` itself."""
+
+    class Meta:
+        csrf = False
+
     username = StringField(_l("Username"), filters=[_strip], validators=[
         DataRequired(_l("Please enter your username.")),
         Length(max=USERNAME_MAX, message=_l("The username must be %(min)d to %(max)d characters long.",

@@ -6,8 +6,9 @@ does not give away live sessions. A session ends after ``session_idle_timeout`` 
 level) gives the session a new token. Cookies are HttpOnly, SameSite=Lax and, outside plain-HTTP
 development, Secure with the ``__Host-`` prefix.
 
-Reading and writing the session row happens in its own database session, apart from the request's, so a
-request that fails half-way commits nothing of its own through the session machinery.
+The session row is read on the request's database session (one connection per request); it is written in
+a database session of its own, so a request that fails half-way commits nothing of its own through the
+session machinery.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from broker.assurance import AuthenticationEvent, Level, current_level
 from broker.config import Settings
 from broker.db import UTCDateTime
 from broker.context import broker_of
+from broker.context import db as request_db
 from broker.models import USER_AGENT_MAX, AuthEventRecord, WebSession
 
 TOKEN_BYTES = 32
@@ -112,16 +114,17 @@ class DatabaseSessionInterface(SessionInterface):
             return ServerSession()
         now = services.now()
         settings = services.settings
-        with services.database.engine.connect() as connection:
-            row = connection.execute(_FIND_SESSION, {"b_token_hash": token_hash(token)}).first()
-            if row is None or (now - row.last_seen_at > settings.session_idle_timeout
-                               or now - row.created_at > settings.session_absolute_timeout):
-                if row is not None:
-                    connection.execute(delete(WebSession).where(WebSession.id == row.id))
-                    connection.commit()
-                session = ServerSession()
-                session.drop_cookie = True
-                return session
+        # Read on the request's own database connection: one checkout per request, not two.
+        db = request_db()
+        row = db.connection().execute(_FIND_SESSION, {"b_token_hash": token_hash(token)}).first()
+        if row is None or (now - row.last_seen_at > settings.session_idle_timeout
+                           or now - row.created_at > settings.session_absolute_timeout):
+            if row is not None:
+                db.connection().execute(delete(WebSession).where(WebSession.id == row.id))
+                db.commit()
+            session = ServerSession()
+            session.drop_cookie = True
+            return session
         session = ServerSession(dict(row.data or {}), record_id=row.id, account_id=row.account_id)
         session.touch = now - row.last_seen_at >= TOUCH_INTERVAL
         return session

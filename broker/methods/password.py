@@ -4,19 +4,33 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, literal_column, select, update
+from sqlalchemy.orm import Session, aliased
 
 from broker import throttle
 from broker.accounts import username_key
 from broker.assurance import Level
 from broker.methods import AuthenticationMethod
-from broker.models import Account
+from broker.models import Account, LoginThrottle
 from broker.passwords import PasswordHasher
 from broker.throttle import DeviceCookie, ThrottlePolicy
 
 
-_FIND_ACCOUNT = select(Account.id, Account.password_hash).where(Account.username_key == bindparam("b_key"))
+# One statement for the account and both throttle counts that may apply to this attempt (the username's
+# and the device cookie's): outer joins from a one-row anchor, so the counts come back without an account.
+_USER_COUNT = aliased(LoginThrottle, name="user_count")
+_DEVICE_COUNT = aliased(LoginThrottle, name="device_count")
+_ANCHOR = select(literal_column("1").label("anchor")).subquery("anchor")
+_FIND_ACCOUNT = (
+    select(Account.id, Account.password_hash,
+           _USER_COUNT.failures.label("user_failures"), _USER_COUNT.last_failure_at.label("user_failed_at"),
+           _DEVICE_COUNT.failures.label("device_failures"),
+           _DEVICE_COUNT.last_failure_at.label("device_failed_at"))
+    .select_from(_ANCHOR
+                 .outerjoin(Account, Account.username_key == bindparam("b_key"))
+                 .outerjoin(_USER_COUNT, _USER_COUNT.key == bindparam("b_user_key"))
+                 .outerjoin(_DEVICE_COUNT, _DEVICE_COUNT.key == bindparam("b_device_key")))
+)
 
 
 class LoginFailed(Exception):
@@ -48,24 +62,29 @@ class PasswordMethod(AuthenticationMethod):
         Core statements on the session's connection: this is the hot path of every login."""
         connection = db.connection()
         key_value = username_key(username)
-        account = connection.execute(_FIND_ACCOUNT, {"b_key": key_value}).first()
-        if device is not None and account is not None and device.account_id == account.id:
-            key = throttle.device_key(device.nonce)
+        user_key = throttle.username_key(key_value)
+        device_key = throttle.device_key(device.nonce) if device is not None else None
+        row = connection.execute(_FIND_ACCOUNT, {"b_key": key_value, "b_user_key": user_key,
+                                                 "b_device_key": device_key}).one()
+        account_id: int | None = row.id
+        if device is not None and device_key is not None and device.account_id == account_id:
+            key = device_key
+            state = throttle.budget_of(row.device_failures, row.device_failed_at, now, self.throttle_policy)
         else:
-            key = throttle.username_key(key_value)
-        state = throttle.budget(db, key, now, self.throttle_policy)
+            key = user_key
+            state = throttle.budget_of(row.user_failures, row.user_failed_at, now, self.throttle_policy)
         if state.wait is not None:
             raise LoginThrottled(state.wait)
-        if account is None:
+        if account_id is None:
             self.hasher.burn(password)
             throttle.record_failure(db, key, now)
             raise LoginFailed()
-        if not self.hasher.verify(account.password_hash, password):
+        if not self.hasher.verify(row.password_hash, password):
             throttle.record_failure(db, key, now)
             raise LoginFailed()
         if state.failures:
             throttle.clear(db, key)
-        if self.hasher.needs_rehash(account.password_hash):
-            connection.execute(update(Account).where(Account.id == account.id)
+        if self.hasher.needs_rehash(row.password_hash):
+            connection.execute(update(Account).where(Account.id == account_id)
                                .values(password_hash=self.hasher.hash(password)))
-        return account.id
+        return account_id

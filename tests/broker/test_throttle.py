@@ -2,12 +2,13 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from itsdangerous import TimestampSigner
 from sqlalchemy import select
 
 from broker import throttle
 from broker.db import Database, upgrade
 from broker.models import LoginThrottle
-from broker.throttle import DeviceCookies, ThrottlePolicy
+from broker.throttle import DEVICE_COOKIE_SALT, DeviceCookie, DeviceCookies, ThrottlePolicy
 
 NOW = datetime(2026, 5, 4, 10, 0, tzinfo=UTC)
 POLICY = ThrottlePolicy(free_failures=5, base_delay=timedelta(seconds=1), max_delay=timedelta(minutes=5))
@@ -78,6 +79,19 @@ def test_device_cookie_round_trip_and_tampering():
     assert DeviceCookies("other secret", timedelta(days=180)).read(value) is None
     assert cookies.read("") is None and cookies.read(None) is None
     assert cookies.read("garbage.garbage.garbage") is None
+
+
+def test_device_cookie_expires_and_needs_an_account_and_a_nonce():
+    class TwoDaysAgo(TimestampSigner):
+        def get_timestamp(self) -> int:
+            return super().get_timestamp() - 2 * 24 * 3600
+
+    fresh = DeviceCookies("secret", timedelta(days=1))
+    assert fresh.read(TwoDaysAgo("secret", salt=DEVICE_COOKIE_SALT).sign("42.nonce").decode()) is None
+    signer = TimestampSigner("secret", salt=DEVICE_COOKIE_SALT)
+    for content in ("x.nonce", "42.", "42", "-1.nonce", "\u0664\u0662.nonce"):
+        assert fresh.read(signer.sign(content).decode()) is None, content
+    assert fresh.read(signer.sign("42.nonce").decode()) == DeviceCookie(account_id=42, nonce="nonce")
 
 
 def test_stale_counts_are_purged(database):
