@@ -15,7 +15,7 @@ from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import BadRequest, HTTPException
 
-from broker import i18n
+from broker import i18n, logs
 from broker.config import Settings
 from broker.context import EXTENSION, Broker, close_db, utc_now
 from broker.db import Database
@@ -38,10 +38,14 @@ class InvalidEncoding(BadRequest):
 
 
 def _valid_utf8(raw: bytes) -> bool:
+    """Whether every name and value in a query string or urlencoded form is UTF-8 once unquoted.
+
+    Checked on the whole unquoted text at once: ``&`` and ``=`` are ASCII, which never occurs inside a
+    UTF-8 sequence, so the whole is valid exactly when every piece between them is."""
+    if raw.isascii() and b"%" not in raw:
+        return True
     try:
-        for pair in raw.split(b"&"):
-            for piece in pair.split(b"=", 1):
-                urllib.parse.unquote_to_bytes(piece.replace(b"+", b" ")).decode("utf-8")
+        urllib.parse.unquote_to_bytes(raw).decode("utf-8")
         return True
     except UnicodeDecodeError:
         return False
@@ -62,33 +66,55 @@ def _check_encoding() -> None:
 
 def _start_request() -> None:
     g.started = time.perf_counter()
-    i18n.current_language()
     _check_encoding()
 
 
-def _security_headers(response: Response) -> Response:
-    response.headers.setdefault(
-        "Content-Security-Policy",
-        "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
-        "frame-ancestors 'none'; base-uri 'none'",
-    )
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+SECURITY_HEADERS = (
+    ("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+                                "frame-ancestors 'none'; base-uri 'none'"),
+    ("X-Content-Type-Options", "nosniff"),
     # Mailed links carry their token in the path: never send it to another origin.
-    response.headers.setdefault("Referrer-Policy", "same-origin")
-    response.headers.setdefault("X-Frame-Options", "DENY")
+    ("Referrer-Policy", "same-origin"),
+    ("X-Frame-Options", "DENY"),
+)
+NO_STORE = ("Cache-Control", "no-store")
+HSTS = ("Strict-Transport-Security", "max-age=31536000")
+
+
+def _finish_request(response: Response) -> Response:
+    """Every response: the language cookie, the security headers, the access log line (one hook for the
+    three: Flask's per-hook dispatch is not free)."""
+    return _access_log(_security_headers(i18n.remember(response)))
+
+
+def _security_headers(response: Response) -> Response:
+    """Each header unless the view set its own (one look at the response's headers, not one per header)."""
+    headers = response.headers
+    present = {name.lower() for name in headers.keys()}
+    wanted = [*SECURITY_HEADERS]
     if request.endpoint != "static":
-        response.headers.setdefault("Cache-Control", "no-store")
+        wanted.append(NO_STORE)
     if request.is_secure:
-        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        wanted.append(HSTS)
+    for name, value in wanted:
+        if name.lower() not in present:
+            headers.add(name, value)
     return response
 
 
 def _access_log(response: Response) -> Response:
+    """One line per request: its method, route pattern, status and duration — and, when the view reported
+    an event (``logs.request_event``: a login, say), that event's message and fields."""
     started = g.get("started")
     duration_ms = round((time.perf_counter() - started) * 1000, 1) if started else None
     rule = request.url_rule.rule if request.url_rule is not None else None
-    log(logger, "request", method=request.method, route=rule, status=response.status_code,
-        duration_ms=duration_ms, client=request.remote_addr)
+    fields = {"method": request.method, "route": rule, "status": response.status_code,
+              "duration_ms": duration_ms, "client": request.remote_addr}
+    event = g.pop(logs.REQUEST_EVENT, None)
+    if event is None:
+        log(logger, "request", **fields)
+    else:
+        event.write(fields)
     return response
 
 
@@ -157,8 +183,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
     app.jinja_env.lstrip_blocks = True
 
     app.context_processor(lambda: {"config_password_min": settings.password_min_length})
-    app.after_request(_security_headers)
-    app.after_request(_access_log)
+    app.after_request(_finish_request)
     app.teardown_appcontext(close_db)
     app.register_error_handler(HTTPException, _error_page)
     app.register_error_handler(Exception, _internal_error)

@@ -15,10 +15,15 @@ COOKIE = "eid-broker-lang"
 COOKIE_MAX_AGE = 365 * 24 * 3600
 
 
-def _choose() -> str:
+def _asked() -> str | None:
+    """The language this request switches to with ``?lang=``, if any."""
     asked = request.args.get("lang", "")
-    if asked in LANGUAGES:
-        g.lang_switched = asked
+    return asked if asked in LANGUAGES else None
+
+
+def _choose() -> str:
+    asked = _asked()
+    if asked is not None:
         return asked
     remembered = request.cookies.get(COOKIE, "")
     if remembered in LANGUAGES:
@@ -32,14 +37,16 @@ def _choose() -> str:
 
 
 def current_language() -> str:
+    """Chosen when first needed (a redirect needs none)."""
     if "lang" not in g:
         g.lang = _choose()
     return g.lang
 
 
-def _remember(response: Response) -> Response:
-    switched = g.get("lang_switched")
-    if switched:
+def remember(response: Response) -> Response:
+    """Keep a ``?lang=`` switch in a cookie; responses vary with the browser's language."""
+    switched = _asked()
+    if switched is not None:
         response.set_cookie(COOKIE, switched, max_age=COOKIE_MAX_AGE, path="/", httponly=True, samesite="Lax",
                             secure=request.is_secure)
     response.vary.add("Accept-Language")
@@ -67,11 +74,11 @@ def language_url(language: str) -> str:
 
 
 def init_app(app: Flask) -> None:
+    """Babel and the templates' helpers; the application calls ``remember`` on every response."""
     app.config["BABEL_DEFAULT_LOCALE"] = DEFAULT
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = "translations"
     app.config["BABEL_DEFAULT_TIMEZONE"] = "Europe/Berlin"
     Babel(app, locale_selector=current_language)
-    app.after_request(_remember)
     app.jinja_env.globals["current_language"] = current_language
     app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.globals.update(languages=LANGUAGES, language_url=language_url, level_name=level_name,

@@ -28,8 +28,16 @@ class Metrics:
         self.mails = Counter("eid_broker_mails", "Mails sent by purpose and outcome", ["purpose", "outcome"],
                              registry=self.registry)
 
+        # Every login counts once: the labelled children are looked up here, not per login.
+        self._login_children = {(outcome, level): self.logins.labels(outcome=outcome,
+                                                                     level=level.label if level else "none")
+                                for outcome in ("success", "failure", "throttled") for level in (None, *Level)}
+
     def login(self, outcome: str, level: Level | None = None) -> None:
-        self.logins.labels(outcome=outcome, level=level.label if level else "none").inc()
+        child = self._login_children.get((outcome, level))
+        if child is None:
+            child = self.logins.labels(outcome=outcome, level=level.label if level else "none")
+        child.inc()
 
     def exposition(self) -> bytes:
         if os.environ.get(MULTIPROCESS_ENV):

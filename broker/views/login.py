@@ -11,7 +11,7 @@ from flask_babel import ngettext
 
 from broker.context import broker, db
 from broker.forms import ConfirmForm, LoginForm
-from broker.logs import log
+from broker.logs import log, request_event
 from broker.methods.password import LoginFailed, LoginThrottled
 from broker.sessions import Client, end_session, record_authentication
 from broker.views import current_account, safe_next, server_session
@@ -24,7 +24,8 @@ DEVICE_COOKIE = "eid-broker-device"
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     services = broker()
-    next_path = safe_next(request.values.get("next"), url_for("account.overview"))
+    # The form posts the page's own ``next``; the account page is looked up only when there is none.
+    next_path = safe_next(request.values.get("next"), "") or url_for("account.overview")
     if request.method == "GET" and current_account() is not None:
         return redirect(next_path)
     form = LoginForm()
@@ -41,7 +42,7 @@ def login():
     except LoginThrottled as throttled:
         session.commit()
         services.metrics.login("throttled")
-        log(logger, "login throttled", logging.WARNING, client=request.remote_addr)
+        request_event(logger, "login throttled", logging.WARNING, outcome="throttled")
         seconds = math.ceil(throttled.retry_after.total_seconds())
         form.form_errors.append(ngettext(
             "Too many failed attempts for this username. Please wait %(num)d second, or reset your password.",
@@ -52,14 +53,15 @@ def login():
     except LoginFailed:
         session.commit()
         services.metrics.login("failure")
-        log(logger, "login failed", client=request.remote_addr)
+        request_event(logger, "login failed", outcome="failure")
         form.form_errors.append(_("The username or the password is wrong."))
         return render_template("login.html", form=form, next=next_path), 400
     event = method.event(now)
     record_authentication(session, server_session(), account_id, event, Client.of(request))
     session.commit()
     services.metrics.login("success", event.level)
-    log(logger, "login", account_id=account_id, method=event.method, level=event.level.label)
+    request_event(logger, "login", outcome="success", account_id=account_id, auth_method=event.method,
+                  assurance_level=event.level.label)
     response = redirect(next_path, 303)
     settings = services.settings
     response.set_cookie(DEVICE_COOKIE, services.devices.issue(account_id),

@@ -55,3 +55,29 @@ def test_no_secret_reaches_the_logs(app, client, mailbox):
     for message in mailbox.messages:
         token = message.get_body().get_content().split("https://broker.example/")[1].split()[0].split("/")[-1]
         assert token not in output
+
+
+def test_a_login_is_one_line_with_outcome_level_and_request(app, client, mailbox):
+    register_and_confirm(client, mailbox, "Erika", "erika@example.de")
+    stream = io.StringIO()
+    handler = json_handler(stream)
+    root = logging.getLogger("broker")
+    root.addHandler(handler)
+    level = root.level
+    root.setLevel(logging.INFO)
+    try:
+        failed = login(client, "Erika", "falsches Passwort 99")
+        succeeded = login(client, "Erika")
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
+    assert failed.status_code == 400 and succeeded.status_code == 303
+    posts = [entry for entry in map(json.loads, stream.getvalue().splitlines())
+             if entry.get("route") == "/login" and entry.get("method") == "POST"]
+    assert [(entry["message"], entry["outcome"], entry["status"]) for entry in posts] == [
+        ("login failed", "failure", 400), ("login", "success", 303)]
+    success = posts[1]
+    assert success["logger"] == "broker.login" and success["level"] == "info"
+    assert success["assurance_level"] == "low" and success["auth_method"] == "password"
+    assert success["account_id"] >= 1 and success["client"] == "192.0.2.10" and success["duration_ms"] >= 0
+    assert "account_id" not in posts[0]
