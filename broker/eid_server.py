@@ -145,6 +145,14 @@ def stop_listener(process: subprocess.Popen[bytes]) -> None:
         process.wait()
 
 
+def _until_end_of_input(stop: threading.Event) -> None:
+    """Wait for the parent's end (its pipe closes), then stop. Unbuffered reads: a daemon thread blocked in
+    ``sys.stdin.buffer`` holds its lock when the interpreter ends after SIGTERM, which aborts the process."""
+    while os.read(sys.stdin.fileno(), 4096):
+        pass
+    stop.set()
+
+
 def main(argv: list[str]) -> None:
     from broker import logs
     from broker.config import load_settings
@@ -156,7 +164,7 @@ def main(argv: list[str]) -> None:
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     listener, database = start_listener(settings, (settings.eid_host, settings.eid_port),
                                         lambda: datetime.datetime.now(datetime.UTC))
-    threading.Thread(target=lambda: (sys.stdin.buffer.read(), stop.set()), daemon=True).start()
+    threading.Thread(target=_until_end_of_input, args=(stop,), daemon=True).start()
     try:
         stop.wait()
     finally:

@@ -4,12 +4,17 @@ Creates the data directory, upgrades the SQLite database, runs a local SMTP serv
 are printed here and listed at /demo/mailbox, creates a demo citizen and serves the broker. Over HTTPS it
 also runs the eID-Server listener (with the demo terminal of the shipped test PKI) and our own eID client
 on http://127.0.0.1:24727 with the virtual ID card of Erika Mustermann (``eid-broker eid-client
---virtual-card``), which asks for the PIN in this terminal — so the step-up can be clicked through in a
-browser without a card reader.
+--virtual-card``), which shows the provider's request and asks for the PIN in this terminal — so the
+step-up can be clicked through in a browser without a card reader.
+
+The terminal is the demo user's: it shows the banner, the mails and the eID client's questions. The broker's
+JSON log lines (a request a second while a step-up page follows its progress) would bury those, so they go
+to ``<data dir>/demo.log``.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import socket
 import subprocess
@@ -46,9 +51,9 @@ class DemoMailbox:
         message = message_from_bytes(envelope.content, policy=policy.default)
         body = message.get_body(preferencelist=("plain",))
         links = LINK.findall(body.get_content()) if body is not None else []
-        click.echo(f"[demo mail] to {', '.join(envelope.rcpt_tos)}: {message['Subject']}", err=True)
+        click.echo(f"[demo mail] to {', '.join(envelope.rcpt_tos)}: {message['Subject']}")
         for link in links:
-            click.echo(f"[demo mail]   {link}", err=True)
+            click.echo(f"[demo mail]   {link}")
         return "250 Message accepted for delivery"
 
 
@@ -56,7 +61,7 @@ DEMO_CARD_PIN = "123456"
 
 
 def start_eid_client(port: int) -> subprocess.Popen[bytes] | None:
-    """Our eID client with the shipped virtual card, or None (with a note) if the port is taken."""
+    """Our eID client with the shipped virtual card, on this terminal, or None (with a note) if the port is taken."""
     from broker.eid_terminal import SHIPPED_CARD
 
     with socket.socket() as probe:
@@ -64,10 +69,19 @@ def start_eid_client(port: int) -> subprocess.Popen[bytes] | None:
             probe.bind(("127.0.0.1", port))
         except OSError:
             click.echo(f"  port {port} is taken (AusweisApp running?): the demo's own eID client is not started; "
-                       "your eID client there is used instead", err=True)
+                       "your eID client there is used instead")
             return None
     return subprocess.Popen([str(Path(sys.executable).parent / "eid-broker"), "eid-client", "--port", str(port),
-                             "--virtual-card", str(SHIPPED_CARD)])
+                             "--virtual-card", str(SHIPPED_CARD)], stderr=sys.stdout)
+
+
+def logs_to(path: Path) -> None:
+    """This process's standard error — the broker's JSON log lines, also those of the gunicorn workers and the
+    eID listener it starts — into ``path``, so that the terminal stays readable."""
+    sys.stderr.flush()
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    os.dup2(descriptor, sys.stderr.fileno())
+    os.close(descriptor)
 
 
 def free_port() -> int:
@@ -118,19 +132,22 @@ def demo(data_dir: Path, host: str, port: int, http: bool, eid_client_port: int)
                            eid_client_url=f"http://127.0.0.1:{eid_client_port}/eID-Client")
         ensure_demo_citizen(settings)
         url = settings.public_url + "/"
+        log_path = data_dir / "demo.log"
         click.echo(f"eid-broker demo running at {url}")
         click.echo(f"  demo citizen: username {DEMO_USERNAME}, password {DEMO_PASSWORD}")
         click.echo(f"  mails go to the demo mail server: {url}demo/mailbox (and are printed here)")
         if not http:
             click.echo("  the TLS certificate is self-signed: your browser will ask you to accept it")
             click.echo(f"  eID step-up: \"My account\" → \"Confirm with the ID card\"; the demo's eID client on port "
-                       f"{eid_client_port} uses the virtual ID card of Erika Mustermann — enter its PIN "
-                       f"{DEMO_CARD_PIN} here in this terminal when asked")
+                       f"{eid_client_port} uses the virtual ID card of Erika Mustermann — answer its questions and "
+                       f"enter its PIN {DEMO_CARD_PIN} here in this terminal when asked")
         else:
             click.echo("  plain HTTP: the eID step-up is off (eID clients need HTTPS)")
+        click.echo(f"  the broker's log: {log_path}")
         sys.stdout.flush()
         if not http:
             eid_client = start_eid_client(eid_client_port)
+        logs_to(log_path)
         run(settings, host, port, workers=1, threads=4)
     finally:
         if eid_client is not None:

@@ -27,6 +27,7 @@ from tests.broker.step_up_world import erika, other_card
 from tests.support.broker import LiveBroker, start_broker, stop_broker
 from tests.support.browser import CHROMIUM, CHROMIUM_FLAGS, assert_accessible
 from tests.support.network import free_port, wait_for_port
+from tests.support.processes import stop_process
 from tests.support.pcscd import wait_for_card
 from tests.support.smtp import Mailbox
 
@@ -54,13 +55,7 @@ class EidClient:
 def stop_eid_client(client: EidClient) -> None:
     if client.process.stdin is not None and not client.process.stdin.closed:
         client.process.stdin.close()
-    if client.process.poll() is None:
-        client.process.terminate()
-        try:
-            client.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            client.process.kill()
-            client.process.wait()
+    stop_process(client.process, timeout=10)
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ its own data directory, mailing to the session's SMTP server; stopped by its PID
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -14,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.network import free_port, wait_for_port
+from tests.support.processes import stop_process
 from tests.support.smtp import Mailbox
 
 START_TIMEOUT = 60.0
@@ -54,13 +54,7 @@ def start_broker(data_dir: Path, mailbox: Mailbox, extra_env: dict[str, str] | N
 
 
 def stop_broker(broker: LiveBroker) -> None:
-    if broker.process.poll() is None:
-        broker.process.send_signal(signal.SIGTERM)
-        try:
-            broker.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            broker.process.kill()
-            broker.process.wait()
+    stop_process(broker.process)
 
 
 @pytest.fixture

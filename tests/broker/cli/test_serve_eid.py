@@ -88,8 +88,9 @@ def test_the_demo_runs_the_eid_client_with_the_virtual_card(tmp_path):
                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
                                env={**os.environ, "DATABASE_URL": ""})
     try:
-        banner = [process.stdout.readline() for _ in range(5)]
+        banner = [process.stdout.readline() for _ in range(6)]
         assert "enter its PIN 123456" in banner[4] and f"port {client_port}" in banner[4]
+        assert banner[5].strip() == f"the broker's log: {tmp_path / 'demo' / 'demo.log'}"
         wait_for_port(port, 60, alive=lambda: process.poll() is None)
         wait_for_port(client_port, 30, alive=lambda: process.poll() is None)
         client_line = process.stdout.readline()
