@@ -14,7 +14,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import DateTime, Engine, create_engine, event
+from sqlalchemy import Connection, DateTime, Engine, create_engine, event
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -75,13 +75,21 @@ class Database:
 
     def __init__(self, url: str) -> None:
         self.engine = make_engine(url)
-        self.sessionmaker: sessionmaker[Session] = sessionmaker(self.engine, expire_on_commit=False)
+        # A session given a connection takes over the connection's transaction, begun or not: its commit
+        # commits what Core statements did on that connection before it, too (broker.context).
+        self.sessionmaker: sessionmaker[Session] = sessionmaker(self.engine, expire_on_commit=False,
+                                                                join_transaction_mode="control_fully")
 
-    def session(self) -> Session:
-        return self.sessionmaker()
+    def session(self, bind: Connection | None = None) -> Session:
+        return self.sessionmaker() if bind is None else self.sessionmaker(bind=bind)
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def connection_of(db: Session | Connection) -> Connection:
+    """Where Core statements run: an ORM session's connection, or the connection given."""
+    return db if isinstance(db, Connection) else db.connection()
 
 
 def _alembic_config(engine: Engine) -> Config:

@@ -21,16 +21,17 @@ from typing import Any
 
 from flask import Flask, Request, Response, request
 from flask.sessions import SessionInterface, SessionMixin
-from sqlalchemy import JSON, bindparam, case, delete, insert, or_, select, update
+from sqlalchemy import JSON, Connection, bindparam, case, delete, insert, or_, select, update
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import CallbackDict
 
 from broker import throttle
 from broker.assurance import AuthenticationEvent, Level, current_level
 from broker.config import Settings
-from broker.db import UTCDateTime
+from broker.db import UTCDateTime, connection_of
 from broker.context import broker_of
-from broker.context import db as request_db
+from broker.context import commit as request_commit
+from broker.context import connection as request_connection
 from broker.models import USER_AGENT_MAX, AuthEventRecord, WebSession
 
 TOKEN_BYTES = 32
@@ -115,13 +116,13 @@ class DatabaseSessionInterface(SessionInterface):
         now = services.now()
         settings = services.settings
         # Read on the request's own database connection: one checkout per request, not two.
-        db = request_db()
-        row = db.connection().execute(_FIND_SESSION, {"b_token_hash": token_hash(token)}).first()
+        connection = request_connection()
+        row = connection.execute(_FIND_SESSION, {"b_token_hash": token_hash(token)}).first()
         if row is None or (now - row.last_seen_at > settings.session_idle_timeout
                            or now - row.created_at > settings.session_absolute_timeout):
             if row is not None:
-                db.connection().execute(delete(WebSession).where(WebSession.id == row.id))
-                db.commit()
+                connection.execute(delete(WebSession).where(WebSession.id == row.id))
+                request_commit()
             session = ServerSession()
             session.drop_cookie = True
             return session
@@ -186,17 +187,17 @@ _CLAIM_SESSION = (
 _ADD_EVENT = insert(AuthEventRecord)
 
 
-def record_authentication(db: Session, session: ServerSession, account_id: int, event: AuthenticationEvent,
-                          client: Client) -> int:
-    """Add ``event`` to the session (in ``db``; the caller commits) and give the session a new token;
-    return the session's row id.
+def record_authentication(db: Session | Connection, session: ServerSession, account_id: int,
+                          event: AuthenticationEvent, client: Client) -> int:
+    """Add ``event`` to the session (in ``db``, an ORM session or a connection; the caller commits) and
+    give the session a new token; return the session's row id.
 
     A session that belonged to another account is ended and a fresh one started; an anonymous session
     keeps its data (a parked request of a service, say) and becomes the account's.
     """
     now = event.at
     token = secrets.token_urlsafe(TOKEN_BYTES)
-    connection = db.connection()
+    connection = connection_of(db)
     record_id = session.record_id
     if record_id is not None:
         claimed = connection.execute(_CLAIM_SESSION, {
@@ -208,12 +209,10 @@ def record_authentication(db: Session, session: ServerSession, account_id: int, 
             session.clear()
             record_id = None
     if record_id is None:
-        record = WebSession(token_hash=token_hash(token), account_id=account_id, data=dict(session),
-                            created_at=now, last_seen_at=now, client_address=client.address,
-                            user_agent=client.user_agent)
-        db.add(record)
-        db.flush()
-        record_id = record.id
+        record_id = connection.execute(insert(WebSession).values(
+            token_hash=token_hash(token), account_id=account_id, data=dict(session), created_at=now,
+            last_seen_at=now, client_address=client.address, user_agent=client.user_agent,
+        )).inserted_primary_key[0]
     connection.execute(_ADD_EVENT, {
         "account_id": account_id, "session_id": record_id, "method": event.method, "level": int(event.level),
         "amr": list(event.amr), "at": now, "client_address": client.address, "user_agent": client.user_agent,

@@ -22,11 +22,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from itsdangerous import BadSignature, TimestampSigner
-from sqlalchemy import bindparam, delete, select
+from sqlalchemy import Connection, bindparam, delete, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from broker.db import connection_of
 from broker.models import LoginThrottle
 
 DEVICE_COOKIE_SALT = "eid-broker device cookie"
@@ -67,8 +68,8 @@ _BUDGET = (select(LoginThrottle.failures, LoginThrottle.last_failure_at)
            .where(LoginThrottle.key == bindparam("b_key")))
 
 
-def budget(db: Session, key: str, now: datetime, policy: ThrottlePolicy) -> Budget:
-    row = db.connection().execute(_BUDGET, {"b_key": key}).first()
+def budget(db: Session | Connection, key: str, now: datetime, policy: ThrottlePolicy) -> Budget:
+    row = connection_of(db).execute(_BUDGET, {"b_key": key}).first()
     if row is None:
         return Budget(failures=0, wait=None)
     return budget_of(row.failures, row.last_failure_at, now, policy)
@@ -83,32 +84,33 @@ def budget_of(failures: int | None, last_failure_at: datetime | None, now: datet
     return Budget(failures=failures, wait=wait if wait > timedelta(0) else None)
 
 
-def retry_after(db: Session, key: str, now: datetime, policy: ThrottlePolicy) -> timedelta | None:
+def retry_after(db: Session | Connection, key: str, now: datetime, policy: ThrottlePolicy) -> timedelta | None:
     """How long ``key`` must still wait, or None when an attempt may be made now."""
     return budget(db, key, now, policy).wait
 
 
-def record_failure(db: Session, key: str, now: datetime) -> None:
+def record_failure(db: Session | Connection, key: str, now: datetime) -> None:
     """Count one failure for ``key``: one upsert, atomic under concurrent workers."""
-    insert = postgresql_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
+    connection = connection_of(db)
+    insert = postgresql_insert if connection.dialect.name == "postgresql" else sqlite_insert
     statement = insert(LoginThrottle).values(key=key, failures=1, last_failure_at=now)
     statement = statement.on_conflict_do_update(
         index_elements=[LoginThrottle.key],
         set_={"failures": LoginThrottle.failures + 1, "last_failure_at": now},
     )
-    db.connection().execute(statement)
+    connection.execute(statement)
 
 
-def clear(db: Session, key: str) -> None:
-    db.connection().execute(delete(LoginThrottle).where(LoginThrottle.key == key))
+def clear(db: Session | Connection, key: str) -> None:
+    connection_of(db).execute(delete(LoginThrottle).where(LoginThrottle.key == key))
 
 
 # Failures older than this are forgotten (an attacker who waits a day gets the free failures again).
 STALE_AFTER = timedelta(days=1)
 
 
-def purge_stale(db: Session, now: datetime) -> None:
-    db.connection().execute(delete(LoginThrottle).where(LoginThrottle.last_failure_at < now - STALE_AFTER))
+def purge_stale(db: Session | Connection, now: datetime) -> None:
+    connection_of(db).execute(delete(LoginThrottle).where(LoginThrottle.last_failure_at < now - STALE_AFTER))
 
 
 @dataclass(frozen=True)

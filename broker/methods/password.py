@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, literal_column, select, update
+from sqlalchemy import Connection, bindparam, literal_column, select, update
 from sqlalchemy.orm import Session, aliased
 
 from broker import throttle
 from broker.accounts import username_key
 from broker.assurance import Level
+from broker.db import connection_of
 from broker.methods import AuthenticationMethod
 from broker.models import Account, LoginThrottle
 from broker.passwords import PasswordHasher
@@ -54,13 +55,13 @@ class PasswordMethod(AuthenticationMethod):
         self.hasher = hasher
         self.throttle_policy = throttle_policy
 
-    def authenticate(self, db: Session, username: str, password: str, device: DeviceCookie | None,
+    def authenticate(self, db: Session | Connection, username: str, password: str, device: DeviceCookie | None,
                      now: datetime) -> int:
         """The id of the account these credentials open. Raises LoginThrottled or LoginFailed; a failure
         is counted in ``db`` (the caller commits it). A hash made with outdated parameters is redone.
 
-        Core statements on the session's connection: this is the hot path of every login."""
-        connection = db.connection()
+        Core statements (on the request's connection, or an ORM session's): the hot path of every login."""
+        connection = connection_of(db)
         key_value = username_key(username)
         user_key = throttle.username_key(key_value)
         device_key = throttle.device_key(device.nonce) if device is not None else None
@@ -77,13 +78,13 @@ class PasswordMethod(AuthenticationMethod):
             raise LoginThrottled(state.wait)
         if account_id is None:
             self.hasher.burn(password)
-            throttle.record_failure(db, key, now)
+            throttle.record_failure(connection, key, now)
             raise LoginFailed()
         if not self.hasher.verify(row.password_hash, password):
-            throttle.record_failure(db, key, now)
+            throttle.record_failure(connection, key, now)
             raise LoginFailed()
         if state.failures:
-            throttle.clear(db, key)
+            throttle.clear(connection, key)
         if self.hasher.needs_rehash(row.password_hash):
             connection.execute(update(Account).where(Account.id == account_id)
                                .values(password_hash=self.hasher.hash(password)))

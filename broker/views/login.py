@@ -9,7 +9,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
-from broker.context import broker, db
+from broker.context import broker, commit, connection, db
 from broker.forms import ConfirmForm, LoginForm
 from broker.logs import log, request_event
 from broker.methods.password import LoginFailed, LoginThrottled
@@ -33,14 +33,15 @@ def login():
         return render_template("login.html", form=form, next=next_path)
     if not form.validate():
         return render_template("login.html", form=form, next=next_path), 400
-    session = db()
+    # Core statements on the request's connection: no ORM session on the way of a login.
+    database = connection()
     now = services.now()
     device = services.devices.read(request.cookies.get(DEVICE_COOKIE))
     method = services.password_method
     try:
-        account_id = method.authenticate(session, form.username.data, form.password.data, device, now)
+        account_id = method.authenticate(database, form.username.data, form.password.data, device, now)
     except LoginThrottled as throttled:
-        session.commit()
+        commit()
         services.metrics.login("throttled")
         request_event(logger, "login throttled", logging.WARNING, outcome="throttled")
         seconds = math.ceil(throttled.retry_after.total_seconds())
@@ -51,14 +52,14 @@ def login():
         response = render_template("login.html", form=form, next=next_path)
         return response, 429, {"Retry-After": str(seconds)}
     except LoginFailed:
-        session.commit()
+        commit()
         services.metrics.login("failure")
         request_event(logger, "login failed", outcome="failure")
         form.form_errors.append(_("The username or the password is wrong."))
         return render_template("login.html", form=form, next=next_path), 400
     event = method.event(now)
-    record_authentication(session, server_session(), account_id, event, Client.of(request))
-    session.commit()
+    record_authentication(database, server_session(), account_id, event, Client.of(request))
+    commit()
     services.metrics.login("success", event.level)
     request_event(logger, "login", outcome="success", account_id=account_id, auth_method=event.method,
                   assurance_level=event.level.label)
