@@ -1,6 +1,7 @@
 """``eid-broker serve`` and ``eid-broker demo`` as real processes."""
 
 import http.cookiejar
+import json
 import os
 import re
 import signal
@@ -54,7 +55,13 @@ def test_serve_with_several_workers_adds_up_metrics(tmp_path, mailbox):
         assert 'eid_broker_logins_total{level="none",outcome="failure"} 6.0' in metrics
     finally:
         stop_broker(broker)
-    assert len(set(re.findall(r'"message": "Booting worker with pid: (\d+)"', broker.log()))) == 2
+    log = broker.log()
+    assert len(set(re.findall(r'"message": "Booting worker with pid: (\d+)"', log))) == 2
+    # One JSON line per login request: the event with the request's route and status, no access-log line.
+    logins = [json.loads(line) for line in log.splitlines() if '"route": "/login"' in line]
+    assert [(entry["message"], entry["method"], entry["status"]) for entry in logins] == [
+        ("request", "GET", 200)] + [("login failed", "POST", 400)] * 6
+    assert "gunicorn.access" not in log
 
 
 @pytest.mark.smtp
