@@ -117,6 +117,7 @@ def purge_stale(db: Session | Connection, now: datetime) -> None:
 class DeviceCookie:
     account_id: int
     nonce: str
+    issued_at: datetime
 
 
 class DeviceCookies:
@@ -132,15 +133,22 @@ class DeviceCookies:
     def issue(self, account_id: int) -> str:
         return self._signer.sign(f"{account_id}.{secrets.token_urlsafe(16)}").decode("ascii")
 
+    def renewal_due(self, cookie: DeviceCookie | None, account_id: int, now: datetime) -> bool:
+        """Whether a login of ``account_id`` should issue a new cookie: none yet, another account's, or one
+        past half its lifetime. A younger one stays: it proves the same, and issuing a new one would not
+        revoke it (the cookies are checked by signature alone)."""
+        return cookie is None or cookie.account_id != account_id or now - cookie.issued_at >= self.lifetime / 2
+
     def read(self, value: str | None) -> DeviceCookie | None:
         """The cookie's content when it is genuine and not older than its lifetime, else None."""
         if not value:
             return None
         try:
-            content = self._signer.unsign(value, max_age=self._max_age).decode("ascii")
+            signed, issued_at = self._signer.unsign(value, max_age=self._max_age, return_timestamp=True)
+            content = signed.decode("ascii")
         except (BadSignature, UnicodeError):
             return None
         account, _, nonce = content.partition(".")
         if not account.isascii() or not account.isdigit() or not nonce:
             return None
-        return DeviceCookie(account_id=int(account), nonce=nonce)
+        return DeviceCookie(account_id=int(account), nonce=nonce, issued_at=issued_at)

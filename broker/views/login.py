@@ -64,10 +64,11 @@ def login():
     request_event(logger, "login", outcome="success", account_id=account_id, auth_method=event.method,
                   assurance_level=event.level.label)
     response = redirect(next_path, 303)
-    settings = services.settings
-    response.set_cookie(DEVICE_COOKIE, services.devices.issue(account_id),
-                        max_age=int(settings.device_cookie_lifetime.total_seconds()), path="/",
-                        secure=not settings.insecure_http, httponly=True, samesite="Lax")
+    if services.devices.renewal_due(device, account_id, now):
+        settings = services.settings
+        response.set_cookie(DEVICE_COOKIE, services.devices.issue(account_id),
+                            max_age=int(settings.device_cookie_lifetime.total_seconds()), path="/",
+                            secure=not settings.insecure_http, httponly=True, samesite="Lax")
     return response
 
 

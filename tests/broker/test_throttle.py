@@ -91,7 +91,18 @@ def test_device_cookie_expires_and_needs_an_account_and_a_nonce():
     signer = TimestampSigner("secret", salt=DEVICE_COOKIE_SALT)
     for content in ("x.nonce", "42.", "42", "-1.nonce", "\u0664\u0662.nonce"):
         assert fresh.read(signer.sign(content).decode()) is None, content
-    assert fresh.read(signer.sign("42.nonce").decode()) == DeviceCookie(account_id=42, nonce="nonce")
+    read = fresh.read(signer.sign("42.nonce").decode())
+    assert read is not None and (read.account_id, read.nonce) == (42, "nonce")
+    assert abs(read.issued_at - datetime.now(UTC)) < timedelta(seconds=5)
+
+
+def test_device_cookie_is_renewed_when_missing_foreign_or_past_half_its_lifetime():
+    cookies = DeviceCookies("secret", timedelta(days=180))
+    young = DeviceCookie(account_id=42, nonce="n", issued_at=NOW - timedelta(days=89))
+    assert not cookies.renewal_due(young, 42, NOW)
+    assert cookies.renewal_due(young, 43, NOW)
+    assert cookies.renewal_due(None, 42, NOW)
+    assert cookies.renewal_due(DeviceCookie(account_id=42, nonce="n", issued_at=NOW - timedelta(days=90)), 42, NOW)
 
 
 def test_stale_counts_are_purged(database):

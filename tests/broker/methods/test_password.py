@@ -54,8 +54,8 @@ def test_device_cookie_of_the_account_has_its_own_budget(session):
     with pytest.raises(LoginThrottled) as throttled:
         METHOD.authenticate(session, "Erika", "Lange Rede, kurzer Sinn", None, NOW)
     assert throttled.value.retry_after == timedelta(seconds=10)
-    own = DeviceCookie(account_id=opened, nonce="n1")
+    own = DeviceCookie(account_id=opened, nonce="n1", issued_at=NOW)
     assert METHOD.authenticate(session, "Erika", "Lange Rede, kurzer Sinn", own, NOW) == opened
-    foreign = DeviceCookie(account_id=opened + 1, nonce="n2")  # a cookie of another account counts for nothing
+    foreign = DeviceCookie(account_id=opened + 1, nonce="n2", issued_at=NOW)  # a cookie of another account counts for nothing
     with pytest.raises(LoginThrottled):
         METHOD.authenticate(session, "Erika", "Lange Rede, kurzer Sinn", foreign, NOW)

@@ -90,6 +90,27 @@ def test_throttle_slows_guessing_without_locking_out_the_citizens_browser(app, c
     assert login(newcomer, "Erika").status_code == 303
 
 
+def test_device_cookie_is_issued_at_the_first_login_and_renewed_past_half_its_lifetime(app, client, mailbox,
+                                                                                       clock):
+    register_and_confirm(client, mailbox, "Erika", "erika@example.de")
+
+    def device_cookie_set(response) -> bool:
+        return any(header.startswith("eid-broker-device=") for header in response.headers.getlist("Set-Cookie"))
+
+    first = login(client, "Erika")
+    assert first.status_code == 303 and device_cookie_set(first)
+    issued = client.flask.get_cookie("eid-broker-device").value
+    client.submit("/account", {}, action="/logout")
+    again = login(client, "Erika")
+    assert again.status_code == 303 and not device_cookie_set(again)
+    assert client.flask.get_cookie("eid-broker-device").value == issued
+    client.submit("/account", {}, action="/logout")
+    clock.advance(days=91)  # the default lifetime is 180 days
+    renewed = login(client, "Erika")
+    assert renewed.status_code == 303 and device_cookie_set(renewed)
+    assert client.flask.get_cookie("eid-broker-device").value != issued
+
+
 def test_unknown_usernames_are_throttled_alike(app, client):
     statuses = [login(client, "Niemand", WRONG).status_code for _ in range(6)]
     assert statuses == [400] * 5 + [429]
