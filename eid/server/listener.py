@@ -38,7 +38,7 @@ class EidListener(socketserver.ThreadingMixIn, socketserver.TCPServer):
     daemon_threads = True
     block_on_close = False  # idle keep-alive connections must not hold up stop()
     allow_reuse_address = True
-    request_queue_size = 64
+    request_queue_size = 1024  # a burst of citizens (200 at once in the benchmark) must not overflow the accept queue
 
     def __init__(self, service: EidService, address: tuple[str, int], certificate_path: Path, key_path: Path,
                  idle_timeout: float = IDLE_TIMEOUT_SECONDS) -> None:

@@ -48,6 +48,7 @@ class BrokerOrigin(ThreadingHTTPServer):
 
     daemon_threads = True
     block_on_close = False
+    request_queue_size = 1024  # the benchmark's 200 clients connect at once
 
     def __init__(self, credentials: TlsCredentials, directory: Path, eid_server_url: str) -> None:
         self.port = free_port()
@@ -58,7 +59,9 @@ class BrokerOrigin(ThreadingHTTPServer):
         super().__init__(("127.0.0.1", self.port), _BrokerHandler)
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(*credentials.write(directory))
-        self.socket = context.wrap_socket(self.socket, server_side=True)
+        # The handshake in each connection's thread (_BrokerHandler.setup), not in the accepting one: a
+        # slow client must not hold up the others.
+        self.socket = context.wrap_socket(self.socket, server_side=True, do_handshake_on_connect=False)
         self._thread = threading.Thread(target=self.serve_forever, args=(0.05,), daemon=True)
 
     @property
@@ -83,6 +86,11 @@ class BrokerOrigin(ThreadingHTTPServer):
 class _BrokerHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: BrokerOrigin
+
+    def setup(self) -> None:
+        self.request.settimeout(30)
+        self.request.do_handshake()
+        super().setup()
 
     def do_GET(self) -> None:
         if self.path in self.server.pages:
