@@ -6,7 +6,11 @@ CVCA). :meth:`AusweisApp.authenticate` runs one online authentication: GET_INFO,
 tcTokenURL, ACCEPT the access rights, SET_CARD "Simulator" when asked to insert a card, SET_PIN / SET_CAN
 without a value (the Simulator reports a keypad), and returns every SDK message and the final AUTH result.
 
-The 1.26.2 Simulator sometimes fails a run with "Card is already connected"; :func:`authenticate_with_retries`
+The 1.26.2 Simulator fails a run with "Card is already connected" when SET_CARD arrives while the app is
+still starting its Simulator plug-in for the INSERT_CARD it just sent (the card-info connection of the
+insertion is then still open when the workflow connects): here most runs did (12 to 18 of 20), a pause of
+50 ms before SET_CARD left none in 60. So :meth:`AusweisApp.authenticate` pauses ``card_delay`` (0.1 s)
+before it inserts the card, as a citizen would; should the race still hit, :func:`authenticate_with_retries`
 restarts the app and tries again, up to 8 runs. The app is stopped by its PID. Its debug log
 (``AusweisApp2.*.log`` in the temp dir) shows every APDU and PAOS message: see :attr:`AusweisApp.log_paths`.
 """
@@ -32,6 +36,8 @@ EXECUTABLE = "AusweisApp2"
 START_TIMEOUT = 30.0
 AUTH_TIMEOUT = 60.0
 MAX_RUNS = 8
+CARD_DELAY = 0.1
+"""Seconds between INSERT_CARD and SET_CARD (the card-connect race, see above)."""
 CARD_RACE = "Card is already connected"  # in the app's log; the SDK only says "error … communicating with the ID card"
 
 
@@ -157,8 +163,9 @@ class AusweisApp:
         return json.loads(websocket.recv(timeout=timeout))
 
     def authenticate(self, tc_token_url: str, timeout: float = AUTH_TIMEOUT,
-                     on_message: Callable[[dict], None] | None = None) -> AuthRun:
-        """One RUN_AUTH through the SDK; answers the app's questions as a consenting citizen would."""
+                     on_message: Callable[[dict], None] | None = None, card_delay: float = CARD_DELAY) -> AuthRun:
+        """One RUN_AUTH through the SDK; answers the app's questions as a consenting citizen would, inserting
+        the card ``card_delay`` seconds after the app asks for it."""
         run = AuthRun()
         deadline = time.monotonic() + timeout
         sizes = self._log_sizes()
@@ -181,6 +188,8 @@ class AusweisApp:
                     run.log = self._log_since(sizes)
                     return run
                 reply = self._answer(kind, message)
+                if kind == "INSERT_CARD" and card_delay:
+                    time.sleep(card_delay)
                 if reply is not None:
                     websocket.send(json.dumps(reply))
 
