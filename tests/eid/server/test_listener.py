@@ -1,7 +1,9 @@
 """eid/server/listener.py and tls.py over real loopback TLS: PSK and no-PSK mode, keep-alive, HTTP errors."""
 
+import base64
 import datetime
 import http.client
+import logging
 import os
 import socket
 import ssl
@@ -102,6 +104,23 @@ def test_psk_mode_runs_the_conversation(server, credentials):
     assert server.service.session(token.session_identifier).received == (
         "StartPAOS", "DIDAuthenticateResponse/EAC1OutputType")
     connection.close()
+
+
+def test_the_psk_never_reaches_the_log(server, credentials, caplog):
+    """Every log line of a TC-token download and two PAOS round trips, at DEBUG: the PSK appears in no
+    form, and the session is named only by a prefix of its identifier."""
+    caplog.set_level(logging.DEBUG)
+    token, download = fetch_token(server, credentials, use_psk=True)
+    download.close()
+    connection = Connection(server, client_context(credentials, (token.session_identifier, token.psk)))
+    status, body = post(connection, start_paos(token.session_identifier), token.session_identifier)
+    answer = PaosEnvelope(DidAuthenticateResponse(Result(), eac1_output()), "urn:uuid:c2", paos.parse(body).message_id)
+    assert post(connection, answer, token.session_identifier)[0] == 200
+    connection.close()
+    assert "TC token of session" in caplog.text and "(PSK mode)" in caplog.text
+    for form in (token.psk.hex(), token.psk.hex().upper(), repr(token.psk), base64.b64encode(token.psk).decode(),
+                 token.session_identifier):
+        assert form not in caplog.text
 
 
 def test_without_requestid_the_connection_remembers_the_session(server, credentials):
