@@ -16,7 +16,7 @@ from werkzeug.test import TestResponse
 from broker.app import create_app
 from broker.config import Settings, load_settings
 from broker.context import broker_of
-from broker.db import make_engine, upgrade
+from broker.db import Database, make_engine, upgrade
 from tests.support.smtp import Mailbox
 
 PUBLIC_URL = "https://broker.example"
@@ -33,6 +33,15 @@ class FakeClock:
 
     def advance(self, **delta: float) -> None:
         self.now += timedelta(**delta)
+
+
+@pytest.fixture
+def database(database_url: str) -> Iterator[Database]:
+    """An upgraded database: SQLite, and PostgreSQL where ``database_url`` names it."""
+    database = Database(database_url)
+    upgrade(database.engine)
+    yield database
+    database.dispose()
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ from broker.accounts import (
     LinkInvalid, LinkProblem, Purpose, UsernameTaken, WrongPassword, change_password, consume_link,
     create_account, delete_account, find_by_username, issue_link, reset_password, username_key, verify_email,
 )
-from broker.db import Database, upgrade
 from broker.models import Account, AuthEventRecord, EmailToken, LoginThrottle, WebSession
 from broker.passwords import Argon2Parameters, PasswordHasher, PasswordPolicy, PasswordRejected
 
@@ -17,14 +16,6 @@ NOW = datetime(2026, 5, 4, 10, 0, tzinfo=UTC)
 PASSWORD = "Lange Rede, kurzer Sinn 42"
 HASHER = PasswordHasher(Argon2Parameters())
 POLICY = PasswordPolicy()
-
-
-@pytest.fixture
-def database(database_url):
-    database = Database(database_url)
-    upgrade(database.engine)
-    yield database
-    database.dispose()
 
 
 def new_account(session, username="Erika", email="erika@example.de", **kwargs):

@@ -5,7 +5,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, select
 
-from broker.db import Database, current_revision, head_revision, make_engine, normalize_url, upgrade
+from broker.db import current_revision, head_revision, make_engine, normalize_url, upgrade
 from broker.models import Account, Base
 
 
@@ -42,9 +42,7 @@ def test_downgrade_and_upgrade_again(engine):
     assert upgrade(engine) == head_revision()
 
 
-def test_datetimes_come_back_aware_in_utc(database_url):
-    database = Database(database_url)
-    upgrade(database.engine)
+def test_datetimes_come_back_aware_in_utc(database):
     berlin = timezone(timedelta(hours=1))
     moment = datetime(2026, 1, 2, 13, 4, 5, tzinfo=berlin)
     with database.session() as session:
@@ -53,19 +51,15 @@ def test_datetimes_come_back_aware_in_utc(database_url):
         session.commit()
     with database.session() as session:
         stored = session.scalar(select(Account.created_at))
-    database.dispose()
     assert stored == moment and stored.tzinfo == UTC
 
 
-def test_naive_datetimes_are_refused(database_url):
-    database = Database(database_url)
-    upgrade(database.engine)
+def test_naive_datetimes_are_refused(database):
     with database.session() as session:
         session.add(Account(username="a", username_key="a", email="a@example.de", password_hash="x",
                             password_changed_at=datetime(2026, 1, 1), created_at=datetime(2026, 1, 1)))
         with pytest.raises(Exception, match="naive datetime"):
             session.commit()
-    database.dispose()
 
 
 def test_postgres_urls_use_psycopg3():

@@ -6,7 +6,6 @@ from itsdangerous import TimestampSigner
 from sqlalchemy import select
 
 from broker import throttle
-from broker.db import Database, upgrade
 from broker.models import LoginThrottle
 from broker.throttle import DEVICE_COOKIE_SALT, DeviceCookie, DeviceCookies, ThrottlePolicy
 
@@ -18,14 +17,6 @@ def test_delay_doubles_after_the_free_failures_up_to_the_cap():
     assert [POLICY.delay(n).total_seconds() for n in range(4, 11)] == [0, 1, 2, 4, 8, 16, 32]
     assert POLICY.delay(40) == timedelta(minutes=5)
     assert POLICY.delay(10**6) == timedelta(minutes=5)
-
-
-@pytest.fixture
-def database(database_url):
-    database = Database(database_url)
-    upgrade(database.engine)
-    yield database
-    database.dispose()
 
 
 def test_counting_and_waiting(database):

@@ -5,7 +5,6 @@ from sqlalchemy import select
 
 from broker.accounts import create_account
 from broker.assurance import AuthenticationEvent, Level
-from broker.db import Database, upgrade
 from broker.methods import AuthenticationMethod
 from broker.models import Account
 from broker.methods.password import LoginFailed, LoginThrottled, PasswordMethod
@@ -18,15 +17,12 @@ METHOD = PasswordMethod(HASHER, ThrottlePolicy(free_failures=2, base_delay=timed
 
 
 @pytest.fixture
-def session(database_url):
-    database = Database(database_url)
-    upgrade(database.engine)
+def session(database):
     with database.session() as session:
         create_account(session, HASHER, PasswordPolicy(), username="Erika", email="e@example.de",
                        password="Lange Rede, kurzer Sinn", now=NOW)
         session.commit()
         yield session
-    database.dispose()
 
 
 def account_id(session) -> int:
