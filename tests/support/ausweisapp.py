@@ -31,6 +31,7 @@ from websockets.exceptions import WebSocketException
 from websockets.sync.client import ClientConnection, connect
 
 from tests.support.network import free_port
+from tests.support.processes import stop_process
 
 EXECUTABLE = "AusweisApp2"
 START_TIMEOUT = 30.0
@@ -145,13 +146,7 @@ class AusweisApp:
     def stop(self) -> None:
         if self.process is None:
             return
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+        stop_process(self.process, timeout=10)
         self.process = None
 
     def restart(self) -> None:

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
@@ -30,6 +29,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.support.processes import stop_process
 
 VPCD_DRIVER = Path("/usr/lib/pcsc/drivers/serial/libifdvpcd.so")
 PCSC_DRIVERS = Path("/usr/lib/pcsc/drivers")
@@ -145,14 +146,8 @@ class PrivatePcscd:
     def stop(self) -> None:
         """SIGTERM to our pcscd's PID (never by name), SIGKILL if it does not go within 5 s."""
         process, self.process = self.process, None
-        if process is None or process.poll() is not None:
-            return
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
+        if process is not None:
+            stop_process(process, timeout=5)
 
     def restart(self, with_readers: bool = True) -> None:
         self.stop()

@@ -23,6 +23,7 @@ import psycopg
 import pytest
 
 from tests.support.network import free_port
+from tests.support.processes import stop_process
 
 START_TIMEOUT = 60.0
 
@@ -88,13 +89,7 @@ def start_postgres() -> PostgresServer:
 
 
 def stop_postgres(server: PostgresServer) -> None:
-    if server.process.poll() is None:
-        server.process.send_signal(signal.SIGINT)  # fast shutdown
-        try:
-            server.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.process.kill()
-            server.process.wait()
+    stop_process(server.process, first=signal.SIGINT)  # SIGINT: PostgreSQL's fast shutdown
     shutil.rmtree(server.directory, ignore_errors=True)
 
 

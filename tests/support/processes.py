@@ -1,4 +1,5 @@
-"""Stopping a process the tests started: SIGTERM, then SIGKILL if it does not end in time (by its PID only)."""
+"""Stopping a process the tests started: SIGTERM (or the signal it asks for), then SIGKILL if it does not end
+in time — by its PID only."""
 
 from __future__ import annotations
 
@@ -6,9 +7,9 @@ import signal
 import subprocess
 
 
-def stop_process(process: subprocess.Popen, timeout: float = 30.0) -> None:
+def stop_process(process: subprocess.Popen, timeout: float = 30.0, first: int = signal.SIGTERM) -> None:
     if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
+        process.send_signal(first)
         try:
             process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
