@@ -6,6 +6,10 @@ fail); PostgreSQL through psycopg 3 (``postgresql://`` URLs are read as ``postgr
 
 from __future__ import annotations
 
+import weakref
+from collections import namedtuple
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -14,8 +18,9 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, DateTime, Engine, create_engine, event
+from sqlalchemy import Connection, DateTime, Engine, Executable, create_engine, event
 from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -90,6 +95,101 @@ class Database:
 def connection_of(db: Session | Connection) -> Connection:
     """Where Core statements run: an ORM session's connection, or the connection given."""
     return db if isinstance(db, Connection) else db.connection()
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    sql: str
+    positional: bool
+    names: tuple[str, ...]
+    """The parameters in the order the SQL takes them (positional paramstyles), else each once."""
+    binds: dict[str, Callable[[Any], Any]]
+    row: type | None
+    results: tuple[Callable[[Any], Any] | None, ...]
+
+
+class Prepared:
+    """A Core statement that runs straight on the DBAPI cursor: compiled once per dialect, its parameters
+    and result columns converted by the columns' own types (``dialect_impl(...).bind_processor`` and
+    ``result_processor``: the conversions SQLAlchemy applies itself).
+
+    For the few statements every request or every login runs (the session cookie's lookup; the login's
+    account lookup, session rotation and event). A login's argon2 run sweeps 19 MiB through the caches, so
+    what follows runs cold, and SQLAlchemy's per-execution machinery (execution context, cursor and result
+    wrappers, row processing) costs more than the statement: measured in the server's worker, a login's
+    work besides the hash fell from 2.1 to 1.8 ms with these four on the cursor (benchmarks/password_login.py).
+    Everything else uses ``Connection.execute``.
+
+    Parameters by name, as for ``Connection.execute``. Python-side column defaults are not applied: an
+    INSERT passes every column (``column_keys``). The transaction is the connection's own (begun here when
+    none is, as Core's autobegin would), so ``Connection.commit`` or an ORM session on the connection
+    commits it; DBAPI errors come out as SQLAlchemy's ``DBAPIError`` subclasses, and a lost connection is
+    invalidated, as with ``Connection.execute``."""
+
+    def __init__(self, statement: Executable, column_keys: Sequence[str] | None = None) -> None:
+        self.statement = statement
+        self.column_keys = list(column_keys) if column_keys is not None else None
+        self._by_dialect: weakref.WeakKeyDictionary[Dialect, _Compiled] = weakref.WeakKeyDictionary()
+
+    def _compiled(self, dialect: Dialect) -> _Compiled:
+        compiled = self._by_dialect.get(dialect)
+        if compiled is None:
+            compiled = self._by_dialect[dialect] = self._compile(dialect)
+        return compiled
+
+    def _compile(self, dialect: Dialect) -> _Compiled:
+        sql = self.statement.compile(dialect=dialect, column_keys=self.column_keys)
+        binds = {}
+        for name, bind in sql.binds.items():
+            processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            if processor is not None:
+                binds[name] = processor
+        row, results = None, ()
+        columns = getattr(self.statement, "selected_columns", None)
+        if columns is not None:
+            row = namedtuple("Row", list(columns.keys()), rename=True)  # type: ignore[misc]
+            results = tuple(column.type.dialect_impl(dialect).result_processor(dialect, None)
+                            for column in columns)
+        names = tuple(sql.positiontup or ()) if sql.positional else tuple(sql.binds)
+        return _Compiled(str(sql), sql.positional, names, binds, row, results)
+
+    def _execute(self, connection: Connection, parameters: Mapping[str, Any]) -> tuple[_Compiled, Any]:
+        compiled = self._compiled(connection.dialect)
+        values = {name: (compiled.binds[name](parameters[name]) if name in compiled.binds else parameters[name])
+                  for name in dict.fromkeys(compiled.names)}
+        arguments: Any = tuple(values[name] for name in compiled.names) if compiled.positional else values
+        if not connection.in_transaction():
+            connection.begin()
+        dbapi_connection = connection.connection.dbapi_connection
+        cursor = dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute(compiled.sql, arguments)
+        except connection.dialect.loaded_dbapi.Error as error:
+            cursor.close()
+            if connection.dialect.is_disconnect(error, dbapi_connection, cursor):
+                connection.invalidate(error)
+            raise DBAPIError.instance(compiled.sql, arguments, error, connection.dialect.loaded_dbapi.Error,
+                                      hide_parameters=True, dialect=connection.dialect) from error
+        return compiled, cursor
+
+    def first(self, connection: Connection, parameters: Mapping[str, Any]) -> Any:
+        """The first row (a named tuple: ``row.column``), or None."""
+        compiled, cursor = self._execute(connection, parameters)
+        try:
+            values = cursor.fetchone()
+        finally:
+            cursor.close()
+        if values is None or compiled.row is None:
+            return None
+        return compiled.row(*(value if process is None else process(value)
+                              for process, value in zip(compiled.results, values, strict=True)))
+
+    def rowcount(self, connection: Connection, parameters: Mapping[str, Any]) -> int:
+        """Run an INSERT, UPDATE or DELETE; the number of rows it touched."""
+        _, cursor = self._execute(connection, parameters)
+        count = cursor.rowcount
+        cursor.close()
+        return count
 
 
 def _alembic_config(engine: Engine) -> Config:

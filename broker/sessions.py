@@ -28,7 +28,7 @@ from werkzeug.datastructures import CallbackDict
 from broker import throttle
 from broker.assurance import AuthenticationEvent, Level, current_level
 from broker.config import Settings
-from broker.db import UTCDateTime, connection_of
+from broker.db import Prepared, UTCDateTime, connection_of
 from broker.context import broker_of
 from broker.context import commit as request_commit
 from broker.context import connection as request_connection
@@ -94,8 +94,8 @@ def purge_expired(db: Session, now: datetime, settings: Settings) -> None:
     )).execution_options(synchronize_session=False))
 
 
-_FIND_SESSION = (select(WebSession.id, WebSession.account_id, WebSession.data, WebSession.created_at,
-                        WebSession.last_seen_at).where(WebSession.token_hash == bindparam("b_token_hash")))
+_FIND_SESSION = Prepared(select(WebSession.id, WebSession.account_id, WebSession.data, WebSession.created_at,
+                                 WebSession.last_seen_at).where(WebSession.token_hash == bindparam("b_token_hash")))
 
 
 class DatabaseSessionInterface(SessionInterface):
@@ -117,7 +117,7 @@ class DatabaseSessionInterface(SessionInterface):
         settings = services.settings
         # Read on the request's own database connection: one checkout per request, not two.
         connection = request_connection()
-        row = connection.execute(_FIND_SESSION, {"b_token_hash": token_hash(token)}).first()
+        row = _FIND_SESSION.first(connection, {"b_token_hash": token_hash(token)})
         if row is None or (now - row.last_seen_at > settings.session_idle_timeout
                            or now - row.created_at > settings.session_absolute_timeout):
             if row is not None:
@@ -172,7 +172,7 @@ class DatabaseSessionInterface(SessionInterface):
 
 
 # The statements of every login, built once: constructing them per call costs more than running them.
-_CLAIM_SESSION = (
+_CLAIM_SESSION = Prepared(
     update(WebSession)
     .where(WebSession.id == bindparam("b_record"),
            or_(WebSession.account_id.is_(None), WebSession.account_id == bindparam("b_account")))
@@ -184,7 +184,8 @@ _CLAIM_SESSION = (
             client_address=bindparam("b_address"), user_agent=bindparam("b_agent"),
             data=bindparam("b_data", type_=JSON()))
 )
-_ADD_EVENT = insert(AuthEventRecord)
+_EVENT_COLUMNS = ("account_id", "session_id", "method", "level", "amr", "at", "client_address", "user_agent")
+_ADD_EVENT = Prepared(insert(AuthEventRecord).inline(), _EVENT_COLUMNS)
 
 
 def record_authentication(db: Session | Connection, session: ServerSession, account_id: int,
@@ -200,10 +201,10 @@ def record_authentication(db: Session | Connection, session: ServerSession, acco
     connection = connection_of(db)
     record_id = session.record_id
     if record_id is not None:
-        claimed = connection.execute(_CLAIM_SESSION, {
+        claimed = _CLAIM_SESSION.rowcount(connection, {
             "b_record": record_id, "b_account": account_id, "b_token_hash": token_hash(token), "b_now": now,
             "b_address": client.address, "b_agent": client.user_agent, "b_data": dict(session),
-        }).rowcount
+        })
         if not claimed:
             connection.execute(delete(WebSession).where(WebSession.id == record_id))
             session.clear()
@@ -213,7 +214,7 @@ def record_authentication(db: Session | Connection, session: ServerSession, acco
             token_hash=token_hash(token), account_id=account_id, data=dict(session), created_at=now,
             last_seen_at=now, client_address=client.address, user_agent=client.user_agent,
         )).inserted_primary_key[0]
-    connection.execute(_ADD_EVENT, {
+    _ADD_EVENT.rowcount(connection, {
         "account_id": account_id, "session_id": record_id, "method": event.method, "level": int(event.level),
         "amr": list(event.amr), "at": now, "client_address": client.address, "user_agent": client.user_agent,
     })

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, aliased
 from broker import throttle
 from broker.accounts import username_key
 from broker.assurance import Level
-from broker.db import connection_of
+from broker.db import Prepared, connection_of
 from broker.methods import AuthenticationMethod
 from broker.models import Account, LoginThrottle
 from broker.passwords import PasswordHasher
@@ -22,7 +22,7 @@ from broker.throttle import DeviceCookie, ThrottlePolicy
 _USER_COUNT = aliased(LoginThrottle, name="user_count")
 _DEVICE_COUNT = aliased(LoginThrottle, name="device_count")
 _ANCHOR = select(literal_column("1").label("anchor")).subquery("anchor")
-_FIND_ACCOUNT = (
+_FIND_ACCOUNT = Prepared(
     select(Account.id, Account.password_hash,
            _USER_COUNT.failures.label("user_failures"), _USER_COUNT.last_failure_at.label("user_failed_at"),
            _DEVICE_COUNT.failures.label("device_failures"),
@@ -65,8 +65,8 @@ class PasswordMethod(AuthenticationMethod):
         key_value = username_key(username)
         user_key = throttle.username_key(key_value)
         device_key = throttle.device_key(device.nonce) if device is not None else None
-        row = connection.execute(_FIND_ACCOUNT, {"b_key": key_value, "b_user_key": user_key,
-                                                 "b_device_key": device_key}).one()
+        row = _FIND_ACCOUNT.first(connection, {"b_key": key_value, "b_user_key": user_key,
+                                                "b_device_key": device_key})
         account_id: int | None = row.id
         if device is not None and device_key is not None and device.account_id == account_id:
             key = device_key
