@@ -31,12 +31,13 @@ find_python() {
     return 1
 }
 
-if [ "$#" -gt 0 ]; then apt_install "$@"; fi
+# pyscard has no wheels for Linux on PyPI: pip builds it from source against pcsc-lite, with swig and gcc.
+apt_install libpcsclite-dev swig gcc "$@"
 
 PYTHON="$(find_python || true)"
 if [ -z "$PYTHON" ]; then
     echo "Python 3.13 not found; trying the distribution's python3.13" >&2
-    apt_install python3.13 python3.13-venv || true
+    apt_install python3.13 python3.13-venv python3.13-dev || true
     PYTHON="$(find_python || true)"
 fi
 if [ -z "$PYTHON" ]; then
