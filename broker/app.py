@@ -143,6 +143,19 @@ def _internal_error(error: Exception) -> tuple[str, int]:
                            code=500), 500
 
 
+def _rate_limits(app: Flask, settings: Settings) -> None:
+    """The per-address limits (Flask-Limiter) on the views that take passwords or send mail, and the
+    step-up's. Only when they are switched on: a Flask-Limiter that is off still runs its hooks and wrappers
+    on every request (where a reverse proxy limits per address, the application need not)."""
+    limiter = Limiter(get_remote_address, app=app, storage_uri=settings.ratelimit_storage_uri)
+    for endpoint, limit in (("login.login", settings.ratelimit_login),
+                            ("registration.register", settings.ratelimit_register),
+                            ("reset.request_link", settings.ratelimit_reset),
+                            ("reset.set_password", settings.ratelimit_reset)):
+        app.view_functions[endpoint] = limiter.limit(limit, methods=["POST"])(app.view_functions[endpoint])
+    step_up.rate_limits(app, limiter, settings)
+
+
 def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = None) -> Flask:
     app = Flask(__name__)
     app.config.update(
@@ -193,15 +206,6 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
     if settings.demo_mailbox_dir:
         app.register_blueprint(mailbox.bp)
 
-    limiter = Limiter(get_remote_address, app=app, storage_uri=settings.ratelimit_storage_uri,
-                      enabled=settings.ratelimit_enabled)
-    # A disabled Flask-Limiter is referenced only weakly by the views it wraps: without this reference it
-    # is collected and every limited view fails.
-    app.extensions["eid_broker_limiter"] = limiter
-    for endpoint, limit in (("login.login", settings.ratelimit_login),
-                            ("registration.register", settings.ratelimit_register),
-                            ("reset.request_link", settings.ratelimit_reset),
-                            ("reset.set_password", settings.ratelimit_reset)):
-        app.view_functions[endpoint] = limiter.limit(limit, methods=["POST"])(app.view_functions[endpoint])
-    step_up.rate_limits(app, limiter, settings)
+    if settings.ratelimit_enabled:
+        _rate_limits(app, settings)
     return app

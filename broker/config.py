@@ -66,7 +66,8 @@ class Settings:
     verification_link_ttl: timedelta = timedelta(hours=24)
     reset_link_ttl: timedelta = timedelta(hours=1)
     # Per client address (Flask-Limiter). Memory storage is per process; use a shared storage URI
-    # (redis://, memcached://) when running several workers.
+    # (redis://, memcached://) when running several workers. Off: no limit in the application (where a reverse
+    # proxy limits per address); the per-account throttle below stays.
     ratelimit_enabled: bool = True
     ratelimit_storage_uri: str = "memory://"
     ratelimit_login: str = "30 per minute; 300 per hour"

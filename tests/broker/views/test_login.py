@@ -124,6 +124,16 @@ def test_login_rate_limit_per_address(app_factory, mailbox):
     assert login(Client(app, address="198.51.100.2"), "user9", WRONG).status_code == 400
 
 
+def test_per_address_limit_switched_off(app_factory, mailbox):
+    """ratelimit_enabled = false: no per-address limit in the application (a reverse proxy's job then), while
+    the per-account throttle still answers 429."""
+    app = app_factory(ratelimit_login="3 per minute", ratelimit_enabled=False)
+    client = Client(app)
+    assert [login(client, f"user{index}", WRONG).status_code for index in range(6)] == [400] * 6
+    assert [login(client, "Niemand", WRONG).status_code for _ in range(6)] == [400] * 5 + [429]
+    assert "limiter" not in app.extensions
+
+
 def test_password_hash_is_renewed_when_parameters_change(app_factory, mailbox):
     first = app_factory()
     register_and_confirm(Client(first), mailbox, "Erika", "erika@example.de")
