@@ -20,10 +20,12 @@ rounds' windows; each round's own median is printed too.
 
 Prints both rates (medians of their windows) and the median ratio (target: >= 0.90). ``--floor`` serves
 login_floor.py instead of the broker — a Flask view that parses the form, verifies the hash and redirects,
-under the same gunicorn — to show what the framework alone takes. Usage:
+under the same gunicorn — to show what the framework alone takes. ``--rate-limit`` switches the
+application's per-address limit on (by default it is off, as where a reverse proxy limits per address).
+Usage:
 
     .venv/bin/python benchmarks/password_login.py [--rounds 4] [--windows 8] [--window 1.5] [--clients 2]
-                                                  [--https] [--floor]
+                                                  [--https] [--floor] [--rate-limit]
 """
 
 from __future__ import annotations
@@ -214,7 +216,11 @@ def load(port: int, https: bool, clients: int, commands: multiprocessing.connect
 
 
 SERVER_ENV = {"EID_BROKER_RATELIMIT_ENABLED": "false"}
-"""Production settings but for the per-address rate limit, which the load from one address would hit."""
+"""Production settings but for the per-address rate limit, which the load from one address would hit: as
+where a reverse proxy limits per address (the per-account throttle runs on every login all the same)."""
+RATE_LIMITED_ENV = {"EID_BROKER_RATELIMIT_ENABLED": "true", "EID_BROKER_RATELIMIT_LOGIN": "100000000 per minute"}
+"""``--rate-limit``: the application's per-address limit on (Flask-Limiter, memory storage), at a rate the
+load cannot reach: every login is checked and counted as with the default limit."""
 
 
 def prepare_data(data_dir: Path) -> None:
@@ -240,8 +246,9 @@ def server_command(data_dir: Path, port: int, https: bool, threads: int, floor: 
     return command if https else [*command, "--http"]
 
 
-def start_server(data_dir: Path, https: bool, threads: int, floor: bool) -> tuple[subprocess.Popen[bytes], int]:
-    env = {**os.environ, **SERVER_ENV, "EID_BROKER_HOME": str(data_dir),
+def start_server(data_dir: Path, https: bool, threads: int, floor: bool,
+                 rate_limit: bool = False) -> tuple[subprocess.Popen[bytes], int]:
+    env = {**os.environ, **(RATE_LIMITED_ENV if rate_limit else SERVER_ENV), "EID_BROKER_HOME": str(data_dir),
            "EID_BROKER_BENCH_HASH": stored_hash(data_dir)}
     env.pop("DATABASE_URL", None)
     port = free_port()
@@ -292,9 +299,9 @@ class Round:
 
 
 def measure_round(parameters: Argon2Parameters, data_dir: Path, https: bool, clients: int, threads: int,
-                  windows: int, window: float, floor: bool) -> Round:
+                  windows: int, window: float, floor: bool, rate_limit: bool = False) -> Round:
     """``windows`` + 1 raw-hash windows with a login window between each two (after a pair that warms up)."""
-    server, port = start_server(data_dir, https, threads, floor)
+    server, port = start_server(data_dir, https, threads, floor, rate_limit)
     hasher_end, hasher_here = multiprocessing.Pipe()
     load_end, load_here = multiprocessing.Pipe()
     hasher = multiprocessing.Process(target=raw_hasher, args=(parameters, hasher_end))
@@ -334,6 +341,9 @@ def main() -> None:
     parser.add_argument("--floor", action="store_true",
                         help="serve login_floor.py (Flask, the hash, a redirect) instead of the broker: what the "
                              "framework alone takes")
+    parser.add_argument("--rate-limit", action="store_true",
+                        help="the application's per-address limit on (at a rate the load cannot reach), as where no "
+                             "reverse proxy limits per address")
     parser.add_argument("--threads", type=int, default=1,
                         help="gunicorn threads in the worker (more than one on one core makes concurrent "
                              "argon2 runs share the cache)")
@@ -348,7 +358,7 @@ def main() -> None:
                                       settings.argon2_parallelism)
         prepare_data(data_dir)
         rounds = [measure_round(parameters, data_dir, arguments.https, arguments.clients, arguments.threads,
-                                arguments.windows, arguments.window, arguments.floor)
+                                arguments.windows, arguments.window, arguments.floor, arguments.rate_limit)
                   for _ in range(arguments.rounds)]
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)
@@ -361,7 +371,8 @@ def main() -> None:
     print(f"argon2id verify, m={parameters.memory_cost_kib} KiB t={parameters.time_cost} "
           f"p={parameters.parallelism}, one core:      {raw:7.2f} /s  (median of {len(raws)} windows, "
           f"{min(raws):.1f}–{max(raws):.1f})")
-    served_by = "the minimal Flask login of login_floor.py" if arguments.floor else "the broker"
+    served_by = ("the minimal Flask login of login_floor.py" if arguments.floor else
+                 f"the broker (per-address limit {'on' if arguments.rate_limit else 'off'})")
     print(f"login requests to {served_by} through gunicorn (1 worker with {arguments.threads} thread(s) on core "
           f"{SERVER_CORE}, {scheme}, {arguments.clients} clients on core {LOAD_CORE}): {served:7.2f} /s  (median of "
           f"{len(logins)} windows, {min(logins):.1f}–{max(logins):.1f})")

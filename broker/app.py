@@ -10,12 +10,10 @@ from datetime import datetime
 
 from flask import Flask, Response, g, render_template, request
 from flask_babel import gettext as _
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import BadRequest, HTTPException
 
-from broker import i18n, logs
+from broker import i18n, logs, ratelimit
 from broker.config import Settings
 from broker.context import EXTENSION, Broker, close_db, utc_now
 from broker.db import Database
@@ -143,19 +141,6 @@ def _internal_error(error: Exception) -> tuple[str, int]:
                            code=500), 500
 
 
-def _rate_limits(app: Flask, settings: Settings) -> None:
-    """The per-address limits (Flask-Limiter) on the views that take passwords or send mail, and the
-    step-up's. Only when they are switched on: a Flask-Limiter that is off still runs its hooks and wrappers
-    on every request (where a reverse proxy limits per address, the application need not)."""
-    limiter = Limiter(get_remote_address, app=app, storage_uri=settings.ratelimit_storage_uri)
-    for endpoint, limit in (("login.login", settings.ratelimit_login),
-                            ("registration.register", settings.ratelimit_register),
-                            ("reset.request_link", settings.ratelimit_reset),
-                            ("reset.set_password", settings.ratelimit_reset)):
-        app.view_functions[endpoint] = limiter.limit(limit, methods=["POST"])(app.view_functions[endpoint])
-    step_up.rate_limits(app, limiter, settings)
-
-
 def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = None) -> Flask:
     app = Flask(__name__)
     app.config.update(
@@ -207,5 +192,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
         app.register_blueprint(mailbox.bp)
 
     if settings.ratelimit_enabled:
-        _rate_limits(app, settings)
+        # Off: no per-address limit in the application (a reverse proxy's), and none of Flask-Limiter's hooks
+        # and wrappers, which run on every request even when the limiter is disabled.
+        ratelimit.install(app, settings)
     return app

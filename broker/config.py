@@ -65,11 +65,11 @@ class Settings:
     level_max_age: Mapping[Level, timedelta] = field(default_factory=_default_level_max_age)
     verification_link_ttl: timedelta = timedelta(hours=24)
     reset_link_ttl: timedelta = timedelta(hours=1)
-    # Per client address (Flask-Limiter). Memory storage is per process; use a shared storage URI
-    # (redis://, memcached://) when running several workers. Off: no limit in the application (where a reverse
-    # proxy limits per address); the per-account throttle below stays.
+    # Per client address (Flask-Limiter). Off: no limit in the application (where a reverse proxy limits per
+    # address); the per-account throttle below stays. process-memory:// counts in this process (per worker,
+    # broker/ratelimit.py); use a shared storage URI (redis://, memcached://) when running several workers.
     ratelimit_enabled: bool = True
-    ratelimit_storage_uri: str = "memory://"
+    ratelimit_storage_uri: str = "process-memory://"
     ratelimit_login: str = "30 per minute; 300 per hour"
     ratelimit_register: str = "10 per hour"
     ratelimit_reset: str = "10 per hour"

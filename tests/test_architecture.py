@@ -21,6 +21,8 @@ ONE_PLACE = {
     "jose": ("oidc/",),
     "sqlalchemy": ("broker/",),
     "alembic": ("broker/",),
+    "limits": ("broker/ratelimit.py",),
+    "flask_limiter": ("broker/ratelimit.py", "broker/views/step_up.py"),
 }
 
 

@@ -5,6 +5,7 @@ from sqlalchemy import select
 
 from broker.context import broker_of
 from broker.models import Account, AuthEventRecord, WebSession
+from broker.ratelimit import ProcessMemoryStorage
 from broker.sessions import SECURE_COOKIE, token_hash
 from tests.broker.conftest import CSRF, Client, text
 from tests.broker.helpers import PASSWORD, login, register_and_confirm
@@ -122,6 +123,8 @@ def test_login_rate_limit_per_address(app_factory, mailbox):
     statuses = [login(client, f"user{index}", WRONG).status_code for index in range(4)]
     assert statuses == [400, 400, 400, 429]
     assert login(Client(app, address="198.51.100.2"), "user9", WRONG).status_code == 400
+    (limiter,) = app.extensions["limiter"]
+    assert isinstance(limiter.storage, ProcessMemoryStorage)  # the default storage, broker/ratelimit.py
 
 
 def test_per_address_limit_switched_off(app_factory, mailbox):
