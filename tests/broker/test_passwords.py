@@ -1,3 +1,4 @@
+import argon2
 import pytest
 from argon2 import extract_parameters
 
@@ -72,3 +73,23 @@ def test_rehash_when_parameters_change(hasher):
     assert stronger.needs_rehash(stored)
     assert stronger.verify(stored, "correct horse battery staple")
     assert hasher.needs_rehash("garbage")
+
+
+@pytest.mark.parametrize("other", [
+    Argon2Parameters(time_cost=3),
+    Argon2Parameters(memory_cost_kib=19 * 1024 + 1024),
+    Argon2Parameters(parallelism=2),
+])
+def test_hashes_of_other_parameters_are_redone(hasher, other):
+    assert PasswordHasher(other).needs_rehash(hasher.hash("correct horse battery staple"))
+    assert hasher.needs_rehash(PasswordHasher(other).hash("correct horse battery staple"))
+
+
+@pytest.mark.parametrize("salt_len,hash_len", [(17, 31), (15, 33), (16, 64), (32, 32)])
+def test_hashes_with_other_salt_or_digest_lengths_are_redone(hasher, salt_len, hash_len):
+    """Also where the encoded length comes out the same as ours (17 + 31 bytes against 16 + 32)."""
+    other = argon2.PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1, salt_len=salt_len,
+                                  hash_len=hash_len, type=argon2.Type.ID)
+    stored = other.hash("correct horse battery staple")
+    assert hasher.needs_rehash(stored) == other.check_needs_rehash(hasher.hash("x" * 12))
+    assert hasher.needs_rehash(stored)
