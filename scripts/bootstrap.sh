@@ -31,8 +31,7 @@ find_python() {
     return 1
 }
 
-# pyscard has no wheels for Linux on PyPI: pip builds it from source against pcsc-lite, with swig and gcc.
-apt_install libpcsclite-dev swig gcc "$@"
+if [ "$#" -gt 0 ]; then apt_install "$@"; fi
 
 PYTHON="$(find_python || true)"
 if [ -z "$PYTHON" ]; then
@@ -51,6 +50,8 @@ if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import sys; assert sys.ve
     "$PYTHON" -m venv .venv
 fi
 if [ ! -e "$STAMP" ]; then
+    # pyscard has no wheels for Linux on PyPI: pip builds it from source against pcsc-lite, with swig and gcc.
+    apt_install libpcsclite-dev swig gcc
     .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip >&2
     .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[test]" >&2
     rm -f .venv/.installed-*
