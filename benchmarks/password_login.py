@@ -21,11 +21,15 @@ rounds' windows; each round's own median is printed too.
 
 Prints both rates (medians of their windows) and the median ratio (target: >= 0.90). ``--floor`` serves
 login_floor.py instead of the broker — a Flask view that parses the form, verifies the hash and redirects,
-under the same gunicorn — to show what the framework alone takes. ``--no-address-limit`` switches the
-application's per-address limit off (as where a reverse proxy limits per address). Usage:
+under the same gunicorn — to show what the framework alone takes. ``--with-floor`` runs a floor round
+beside each broker round (their order alternating) and prints, besides both, what the broker's own work adds
+to a login: each pair is taken within a minute, so the host's drift cancels out of their difference.
+``--no-address-limit`` switches the application's per-address limit off (as where a reverse proxy limits per
+address). Usage:
 
     .venv/bin/python benchmarks/password_login.py [--rounds 4] [--windows 8] [--window 1.5] [--clients 2]
-                                                  [--https] [--floor] [--no-address-limit]
+                                                  [--https] [--floor | --with-floor]
+                                                  [--no-address-limit]
 """
 
 from __future__ import annotations
@@ -330,6 +334,43 @@ def measure_round(parameters: Argon2Parameters, data_dir: Path, https: bool, cli
         server.wait(timeout=30)
 
 
+def median_ratio(measured: Round) -> float:
+    return statistics.median(measured.ratios())
+
+
+def report(served_by: str, rounds: list[Round], parameters: Argon2Parameters, arguments: argparse.Namespace,
+           floor: bool) -> None:
+    raws = [rate for measured in rounds for rate in measured.raws]
+    logins = [rate for measured in rounds for rate in measured.logins]
+    ratios = [ratio for measured in rounds for ratio in measured.ratios()]
+    raw, served, ratio = statistics.median(raws), statistics.median(logins), statistics.median(ratios)
+    low, _, high = statistics.quantiles(ratios, n=4)
+    scheme = "https" if arguments.https else "http"
+    print(f"argon2id verify, m={parameters.memory_cost_kib} KiB t={parameters.time_cost} "
+          f"p={parameters.parallelism}, one core:      {raw:7.2f} /s  (median of {len(raws)} windows, "
+          f"{min(raws):.1f}–{max(raws):.1f})")
+    print(f"login requests to {served_by} through gunicorn (1 worker with {arguments.threads} thread(s) on core "
+          f"{SERVER_CORE}, {scheme}, {arguments.clients} clients on core {LOAD_CORE}): {served:7.2f} /s  (median of "
+          f"{len(logins)} windows, {min(logins):.1f}–{max(logins):.1f})")
+    print(f"per login: {1000 / served:.2f} ms, of which the hash {1000 / raw:.2f} ms")
+    print(f"ratio per round (new processes each): {', '.join(f'{median_ratio(measured):.3f}' for measured in rounds)}")
+    verdict = "" if floor else f"; target >= 0.90: {'met' if ratio >= 0.90 else 'NOT met'}"
+    print(f"ratio: {ratio:.3f} (median of {len(ratios)} adjacent-window ratios; quartiles {low:.3f}–{high:.3f}"
+          f"{verdict})")
+
+
+def report_own_work(broker: list[Round], floor: list[Round]) -> None:
+    """The broker's own work per login, from rounds paired with the floor's: both ratios of a pair were taken
+    within the same minute, so the host's drift (which moves either by a few per cent over minutes) cancels.
+    1/ratio is a login's time in hash times; the broker's less the floor's is what the broker adds."""
+    hash_seconds = 1 / statistics.median([rate for measured in broker + floor for rate in measured.raws])
+    added = [1 / median_ratio(ours) - 1 / median_ratio(bare) for ours, bare in zip(broker, floor, strict=True)]
+    share = statistics.median(added)
+    print(f"the broker's own work, paired round by round with the floor: {share * hash_seconds * 1000:.2f} ms per "
+          f"login, {100 * share:.1f} % of the hash (per pair: {', '.join(f'{100 * x:.1f} %' for x in added)}); "
+          f"gunicorn and Flask alone: {100 * (1 / statistics.median([median_ratio(m) for m in floor]) - 1):.1f} %")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=4,
@@ -338,9 +379,13 @@ def main() -> None:
     parser.add_argument("--window", type=float, default=1.5, help="seconds per window")
     parser.add_argument("--clients", type=int, default=2, help="concurrent browsers in the load process")
     parser.add_argument("--https", action="store_true", help="through TLS (the self-signed certificate)")
-    parser.add_argument("--floor", action="store_true",
+    served = parser.add_mutually_exclusive_group()
+    served.add_argument("--floor", action="store_true",
                         help="serve login_floor.py (Flask, the hash, a redirect) instead of the broker: what the "
                              "framework alone takes")
+    served.add_argument("--with-floor", action="store_true",
+                        help="also a floor round beside each broker round (their order alternating), and the "
+                             "broker's own work per login from the pairs")
     parser.add_argument("--no-address-limit", action="store_true",
                         help="no per-address limit in the application, as where a reverse proxy limits per address")
     parser.add_argument("--threads", type=int, default=1,
@@ -351,36 +396,31 @@ def main() -> None:
         sys.exit("needs two cores and taskset (util-linux)")
     os.sched_setaffinity(0, {LOAD_CORE})
     data_dir = Path(tempfile.mkdtemp(prefix="eid-broker-bench-"))
+    served_by = {False: f"the broker (per-address limit {'off' if arguments.no_address_limit else 'on'})",
+                 True: "the minimal Flask login of login_floor.py"}
+    rounds: dict[bool, list[Round]] = {False: [], True: []}
     try:
         settings = load_settings(data_dir, environ={})
         parameters = Argon2Parameters(settings.argon2_time_cost, settings.argon2_memory_cost_kib,
                                       settings.argon2_parallelism)
         prepare_data(data_dir)
-        rounds = [measure_round(parameters, data_dir, arguments.https, arguments.clients, arguments.threads,
-                                arguments.windows, arguments.window, arguments.floor,
-                                not arguments.no_address_limit)
-                  for _ in range(arguments.rounds)]
+        for index in range(arguments.rounds):
+            order = [arguments.floor]
+            if arguments.with_floor:
+                order = [False, True] if index % 2 == 0 else [True, False]
+            for floor in order:
+                rounds[floor].append(measure_round(parameters, data_dir, arguments.https, arguments.clients,
+                                                   arguments.threads, arguments.windows, arguments.window, floor,
+                                                   not arguments.no_address_limit))
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)
-    raws = [rate for measured in rounds for rate in measured.raws]
-    logins = [rate for measured in rounds for rate in measured.logins]
-    ratios = [ratio for measured in rounds for ratio in measured.ratios()]
-    raw, served, ratio = statistics.median(raws), statistics.median(logins), statistics.median(ratios)
-    low, _, high = statistics.quantiles(ratios, n=4)
-    scheme = "https" if arguments.https else "http"
-    print(f"argon2id verify, m={parameters.memory_cost_kib} KiB t={parameters.time_cost} "
-          f"p={parameters.parallelism}, one core:      {raw:7.2f} /s  (median of {len(raws)} windows, "
-          f"{min(raws):.1f}–{max(raws):.1f})")
-    served_by = ("the minimal Flask login of login_floor.py" if arguments.floor else
-                 f"the broker (per-address limit {'off' if arguments.no_address_limit else 'on'})")
-    print(f"login requests to {served_by} through gunicorn (1 worker with {arguments.threads} thread(s) on core "
-          f"{SERVER_CORE}, {scheme}, {arguments.clients} clients on core {LOAD_CORE}): {served:7.2f} /s  (median of "
-          f"{len(logins)} windows, {min(logins):.1f}–{max(logins):.1f})")
-    print(f"per login: {1000 / served:.2f} ms, of which the hash {1000 / raw:.2f} ms")
-    print(f"ratio per round (new processes each): "
-          f"{', '.join(f'{statistics.median(measured.ratios()):.3f}' for measured in rounds)}")
-    print(f"ratio: {ratio:.3f} (median of {len(ratios)} adjacent-window ratios; quartiles {low:.3f}–{high:.3f}; "
-          f"target >= 0.90: {'met' if ratio >= 0.90 else 'NOT met'})")
+    for floor in (False, True):
+        if rounds[floor]:
+            if arguments.with_floor:
+                print(f"--- {served_by[floor]}")
+            report(served_by[floor], rounds[floor], parameters, arguments, floor)
+    if arguments.with_floor:
+        report_own_work(rounds[False], rounds[True])
 
 
 if __name__ == "__main__":
